@@ -1,0 +1,114 @@
+/**
+ * The one table of application error codes. Codes are positive and grouped by hundreds, so they
+ * never collide with JSON-RPC's reserved band (-32768..-32000) or vscode-jsonrpc's own codes.
+ * Each code maps to exactly one CLI exit code (see {@link exitCodeFor}).
+ */
+export const OrchErrorCode = {
+  /** The workflow file named by the caller (or `workflow.yaml`) does not exist. */
+  WorkflowNotFound: 1001,
+  /** The workflow file exists but fails to parse or validate. */
+  InvalidWorkflow: 1002,
+  /** A session id from the caller is not a plain session name (e.g. `../..`, empty, absolute). */
+  InvalidSessionId: 1003,
+  /** A parameter is missing, has the wrong type, or is out of range. */
+  InvalidArgument: 1004,
+  /** A path from the caller points outside the repository. */
+  PathOutsideRepo: 1005,
+  /** No session with that id exists (or `current` names one that no longer does). */
+  SessionNotFound: 1100,
+  /** The session's lock was not acquired by the deadline. */
+  SessionBusy: 1101,
+  /** The workflow refuses the change (blockers, wrong phase, gate rules, finished workflow). */
+  InvalidTransition: 1102,
+  /** There is no workflow to act on. */
+  NoActiveWorkflow: 1103,
+  /** The item id is not in the workflow (or not in the current phase). */
+  ItemNotFound: 1104,
+  /** The item's verification (file, command, gate) failed. */
+  VerificationFailed: 1105,
+  /** `.orchestrator/` is missing where it must exist. */
+  RepoNotInitialized: 1200,
+  /** A state or meta file fails to parse or validate. */
+  StateCorrupt: 1201,
+  /** `.orchestrator/meta.json` names another repository (the folder was copied). */
+  RepoMismatch: 1202,
+  /** A filesystem lock was not acquired by its deadline. */
+  LockTimeout: 1203,
+  /** The daemon speaks another protocol version. */
+  ProtocolMismatch: 1300,
+  /** The daemon is shutting down; retry and a new daemon will answer. */
+  ShuttingDown: 1301,
+  /** The daemon could not be reached or failed to start. */
+  DaemonUnavailable: 1302,
+  /** An unexpected failure inside orch (a bug): the daemon log has the stack. */
+  Internal: 1900,
+} as const;
+
+export type OrchErrorName = keyof typeof OrchErrorCode;
+
+/** The `data` of every application `ResponseError` orch sends. */
+export interface OrchErrorData {
+  /** The symbolic name of the code, e.g. `SessionNotFound`. */
+  name: OrchErrorName;
+  /** Structured context (ids, paths, fields); never a stack trace. */
+  details?: Record<string, string | number | boolean | null | string[]>;
+}
+
+/** CLI exit codes. */
+export const ExitCode = {
+  Ok: 0,
+  /** Refused by the workflow, or not found. */
+  Refused: 1,
+  /** Bad command-line usage or bad input. */
+  Usage: 2,
+  /** The daemon is unreachable or failed to start. */
+  Unavailable: 3,
+  /** A bug in orch. */
+  Internal: 70,
+} as const;
+
+const EXIT_BY_NAME: Record<OrchErrorName, number> = {
+  WorkflowNotFound: ExitCode.Refused,
+  InvalidWorkflow: ExitCode.Refused,
+  InvalidSessionId: ExitCode.Usage,
+  InvalidArgument: ExitCode.Usage,
+  PathOutsideRepo: ExitCode.Usage,
+  SessionNotFound: ExitCode.Refused,
+  SessionBusy: ExitCode.Refused,
+  InvalidTransition: ExitCode.Refused,
+  NoActiveWorkflow: ExitCode.Refused,
+  ItemNotFound: ExitCode.Refused,
+  VerificationFailed: ExitCode.Refused,
+  RepoNotInitialized: ExitCode.Refused,
+  StateCorrupt: ExitCode.Refused,
+  RepoMismatch: ExitCode.Refused,
+  LockTimeout: ExitCode.Refused,
+  ProtocolMismatch: ExitCode.Unavailable,
+  ShuttingDown: ExitCode.Unavailable,
+  DaemonUnavailable: ExitCode.Unavailable,
+  Internal: ExitCode.Internal,
+};
+
+/** The exit code for an application error name. */
+export function exitCodeFor(name: OrchErrorName): number {
+  return EXIT_BY_NAME[name];
+}
+
+const NAME_BY_CODE = new Map<number, OrchErrorName>(
+  (Object.entries(OrchErrorCode) as [OrchErrorName, number][]).map(([n, c]) => [c, n]),
+);
+
+/** The symbolic name for a numeric code, or undefined for codes outside the table. */
+export function errorNameFor(code: number): OrchErrorName | undefined {
+  return NAME_BY_CODE.get(code);
+}
+
+/** Type guard for the `data` of an orch `ResponseError`. */
+export function isOrchErrorData(value: unknown): value is OrchErrorData {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { name?: unknown }).name === 'string' &&
+    (value as { name: string }).name in OrchErrorCode
+  );
+}

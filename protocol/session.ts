@@ -1,0 +1,185 @@
+import { RequestType } from 'vscode-jsonrpc';
+import type { OrchErrorData } from './errors.js';
+
+/** A session id: 8 lowercase hex characters when generated; also its folder under `.orchestrator/sessions/`. */
+export type SessionId = string;
+
+/** Workflow status, as stored in `state.json`. */
+export type WorkflowStatus = 'active' | 'completed' | 'abandoned' | 'paused';
+
+/** Item status, as stored in `state.json`. */
+export type ItemStatus = 'pending' | 'in_progress' | 'completed' | 'skipped' | 'blocked' | 'failed';
+
+/** Where a status was read from. */
+export type StateSource = 'session' | 'legacy';
+
+/** Selects a session; omitted means the repo's `current` session. */
+export interface SessionSelector {
+  /** A session id (from `--session` or `ORCH_SESSION`). */
+  sessionId?: SessionId;
+}
+
+export interface SessionStartParams {
+  /** The task this workflow run is for. */
+  task: string;
+  /** Absolute path of the workflow file; default `<repo>/workflow.yaml`, else the bundled default. Must be inside the repo. */
+  workflow?: string;
+  /** Project name, stored in state. */
+  project?: string;
+  /** Constraints, each at most 1000 characters. */
+  constraints?: string[];
+  /** Switch the repo to portable mode (state may be committed). Remembered in `.orchestrator/meta.json`. */
+  portable?: boolean;
+}
+
+export interface SessionStartResult {
+  sessionId: SessionId;
+  workflowId: string;
+  task: string;
+  /** Id of the first phase. */
+  phase: string;
+  /** Where the workflow definition came from: a path, or `bundled`. */
+  workflowSource: string;
+  /** Non-fatal notes (e.g. unknown keys in workflow.yaml, repo copied from elsewhere). */
+  warnings: string[];
+}
+
+/** Starts a workflow in a new session and makes it current. Fails with `WorkflowNotFound`, `InvalidWorkflow`, `PathOutsideRepo`, `InvalidArgument`. */
+export const SessionStartRequest = new RequestType<SessionStartParams, SessionStartResult, OrchErrorData>(
+  'session/start',
+);
+
+/** One checklist line. */
+export interface ChecklistItem {
+  id: string;
+  name: string;
+  status: ItemStatus;
+  /** True when the item blocks advancing until completed or skipped. */
+  required: boolean;
+  /** `gate`, `required`, `documented` or `flexible`. */
+  stepType: string;
+  /** Verification type: `none`, `file_exists`, `command`, `manual_gate`. */
+  verification: string;
+  /** Skip reason, when skipped. */
+  skipReason?: string | null;
+  /** Notes recorded on completion. */
+  notes?: string | null;
+}
+
+export interface ProgressCount {
+  completed: number;
+  total: number;
+}
+
+/** Status of an existing workflow. */
+export interface WorkflowStatusView {
+  /** True when the workflow's status is `active`. */
+  active: boolean;
+  sessionId: SessionId | null;
+  workflowId: string;
+  workflowName: string;
+  task: string;
+  project: string | null;
+  status: WorkflowStatus;
+  /** Current phase id. */
+  phase: string;
+  phaseName: string;
+  /** Phases in order, with their status. */
+  phases: { id: string; name: string; status: string }[];
+  /** Completed items over all items of all phases (skipped items do not count as completed). */
+  progress: ProgressCount;
+  /** Completed and skipped items over the current phase's items. */
+  phaseProgress: ProgressCount & { skipped: number };
+  /** The current phase's items. */
+  items: ChecklistItem[];
+  constraints: string[];
+  /** What prevents advancing (`<id> (<status>)`, `Awaiting human approval`). */
+  blockers: string[];
+  /** True when the current phase can be advanced (or finished, on the last phase). */
+  canAdvance: boolean;
+  /** The exact next command, e.g. `orch complete write_plan --notes "<what you did>"`. */
+  nextAction: string;
+  /** Where the state came from. */
+  source: StateSource;
+  /** Non-fatal findings: checksum mismatch, legacy files ignored, repo copied. */
+  warnings: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** No workflow to show. */
+export interface NoWorkflowView {
+  active: false;
+  /** Why: no session yet. */
+  reason: string;
+  warnings: string[];
+}
+
+export type SessionStatusParams = SessionSelector;
+export type SessionStatusResult = WorkflowStatusView | NoWorkflowView;
+
+/** Reads a session's status. Fails with `SessionNotFound`, `InvalidSessionId`, `StateCorrupt`. */
+export const SessionStatusRequest = new RequestType<SessionStatusParams, SessionStatusResult, OrchErrorData>(
+  'session/status',
+);
+
+/** One row of `orch sessions`. */
+export interface SessionListEntry {
+  sessionId: SessionId;
+  task: string | null;
+  status: WorkflowStatus | 'unknown';
+  phase: string | null;
+  /** ISO time the session was created. */
+  createdAt: string | null;
+  /** True for the repo's `current` session. */
+  current: boolean;
+  /** `session`, or `legacy` for the old tool's root files. */
+  source: StateSource;
+  /** Completed over total items, when known. */
+  progress: ProgressCount | null;
+  /** Set when the session's files could not be read. */
+  error?: string;
+}
+
+export type SessionListParams = Record<string, never>;
+export interface SessionListResult {
+  /** Newest first. */
+  sessions: SessionListEntry[];
+}
+
+/** Lists sessions, newest first. */
+export const SessionListRequest = new RequestType<SessionListParams, SessionListResult, OrchErrorData>(
+  'session/list',
+);
+
+export interface SessionShowParams {
+  sessionId: SessionId;
+}
+export interface SessionShowResult {
+  session: SessionListEntry & {
+    /** Absolute path of the session folder. */
+    path: string;
+    /** Absolute repo root recorded in the session's meta.json. */
+    repoRoot: string | null;
+    workflowId: string | null;
+  };
+}
+
+/** Shows one session. Fails with `SessionNotFound`, `InvalidSessionId`. */
+export const SessionShowRequest = new RequestType<SessionShowParams, SessionShowResult, OrchErrorData>(
+  'session/show',
+);
+
+export interface SessionSwitchParams {
+  sessionId: SessionId;
+}
+export interface SessionSwitchResult {
+  sessionId: SessionId;
+  /** The session that was current before, if any. */
+  previous: SessionId | null;
+}
+
+/** Makes a session the repo's `current`. Fails with `SessionNotFound`, `InvalidSessionId`. */
+export const SessionSwitchRequest = new RequestType<SessionSwitchParams, SessionSwitchResult, OrchErrorData>(
+  'session/switch',
+);
