@@ -1,0 +1,54 @@
+/**
+ * What every command module exports, and the context it runs with. Commands are loaded lazily by
+ * cli.ts, so `orch status` never loads the code of `orch start`.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { MessageConnection } from 'vscode-jsonrpc/node.js';
+import type { RepoPaths } from '../protocol/paths.js';
+import type { Output } from './output.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandSpec {
+  name: string;
+  /** One line for `orch --help`. */
+  summary: string;
+  /** Full help text for `orch <command> --help`. */
+  help: string;
+  options: OptionSpec;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export interface CommandContext {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  out: Output;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Repository paths (the root is found on first use). */
+  paths(): RepoPaths;
+  /** A connection to the daemon, starting it when none runs. */
+  connect(): Promise<MessageConnection>;
+  /** A connection only if a daemon already runs. */
+  connectIfRunning(): Promise<MessageConnection | null>;
+  /** `--session`, else `ORCH_SESSION`, else undefined (the repo's `current`). */
+  sessionId(): string | undefined;
+  /** Closes the daemon connection, if one was opened. */
+  close(): void;
+}
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS: OptionSpec = {
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  session: { type: 'string' },
+  root: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export const GLOBAL_HELP = `Global options:
+  --json             print exactly one JSON document on stdout
+  -q, --quiet        print no status block after a change
+  --session <id>     act on this session (default: $ORCH_SESSION, else the repo's current session)
+  --root <dir>       the repository root (default: $ORCH_ROOT, else found by walking up to .git or workflow.yaml)
+  -h, --help         show help`;

@@ -1,0 +1,80 @@
+import { SessionListRequest, SessionShowRequest, SessionSwitchRequest, type SessionListEntry } from '../../protocol/session.js';
+import type { CommandContext, CommandSpec } from '../command.js';
+import { usageError } from '../errors.js';
+
+function when(iso: string | null): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso.replace(/(\.\d{3})\d+/, '$1'));
+  if (Number.isNaN(t)) return iso;
+  const d = new Date(t);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function row(s: SessionListEntry): string {
+  const progress = s.progress ? `${s.progress.completed}/${s.progress.total}` : '-';
+  const task = s.error ? `(unreadable: ${s.error})` : (s.task ?? '-');
+  return `${s.current ? '*' : ' '} ${s.sessionId}  ${s.status.padEnd(9)}  ${(s.phase ?? '-').padEnd(9)}  ${progress.padStart(5)}  ${when(s.createdAt)}  ${task}`;
+}
+
+async function list(ctx: CommandContext): Promise<number> {
+  const conn = await ctx.connect();
+  const { sessions } = await conn.sendRequest(SessionListRequest, {});
+  ctx.out.document(sessions);
+  if (sessions.length === 0) ctx.out.text('No sessions yet. Start one with: orch start "<task>"');
+  else ctx.out.text(['  SESSION   STATUS     PHASE       DONE  CREATED           TASK', ...sessions.map(row)].join('\n'));
+  return 0;
+}
+
+function needId(ctx: CommandContext, verb: string): string {
+  const id = ctx.positionals[1];
+  if (!id) throw usageError(`orch sessions ${verb} needs a session id; orch sessions lists them.`);
+  return id;
+}
+
+export const command: CommandSpec = {
+  name: 'sessions',
+  summary: 'list sessions, show one, or switch the current one',
+  help: `Usage: orch sessions [--json]
+       orch sessions show <id> [--json]
+       orch sessions switch <id>
+
+Lists the repo's sessions, newest first (* marks the current one). 'show' prints one session;
+'switch' makes it the repo's current session. To work on another session in one terminal only,
+set ORCH_SESSION=<id> (or pass --session <id>) instead of switching.
+
+Example:
+  orch sessions
+  orch sessions switch 2f76b47f`,
+  options: {},
+  async run(ctx) {
+    const verb = ctx.positionals[0] ?? 'list';
+    if (verb === 'list') return list(ctx);
+    if (verb === 'show') {
+      const conn = await ctx.connect();
+      const { session } = await conn.sendRequest(SessionShowRequest, { sessionId: needId(ctx, 'show') });
+      ctx.out.document(session);
+      ctx.out.text(
+        [
+          `Session:  ${session.sessionId}${session.current ? ' (current)' : ''}`,
+          `Task:     ${session.task ?? '-'}`,
+          `Status:   ${session.status}`,
+          `Phase:    ${session.phase ?? '-'}${session.progress ? ` (${session.progress.completed}/${session.progress.total} items overall)` : ''}`,
+          `Workflow: ${session.workflowId ?? '-'}`,
+          `Created:  ${when(session.createdAt)}`,
+          `Folder:   ${session.path}`,
+          ...(session.error ? [`Error:    ${session.error}`] : []),
+        ].join('\n'),
+      );
+      return 0;
+    }
+    if (verb === 'switch') {
+      const conn = await ctx.connect();
+      const result = await conn.sendRequest(SessionSwitchRequest, { sessionId: needId(ctx, 'switch') });
+      ctx.out.document(result);
+      ctx.out.text(result.previous === result.sessionId ? `Already on session ${result.sessionId}.` : `Switched to session ${result.sessionId}.`);
+      return 0;
+    }
+    throw usageError(`Unknown sessions subcommand ${JSON.stringify(verb)}; use list, show <id> or switch <id>.`);
+  },
+};

@@ -1,0 +1,69 @@
+/**
+ * The only module that writes to stdout. Human text by default; with `--json`, exactly one JSON
+ * document on stdout and nothing else. Errors are one sentence on stderr (`orch: …`), or an
+ * `{"error": …}` document under `--json`, and map to an exit code.
+ */
+import { ResponseError } from 'vscode-jsonrpc/node.js';
+import { ExitCode, errorNameFor, exitCodeFor, isOrchErrorData } from '../protocol/errors.js';
+import { CliError } from './errors.js';
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+export class Output {
+  constructor(
+    readonly io: Io,
+    readonly json: boolean,
+    readonly quiet: boolean,
+  ) {}
+
+  /** Human text (ignored under --json). */
+  text(s: string): void {
+    if (!this.json) this.io.stdout(s.endsWith('\n') ? s : s + '\n');
+  }
+
+  /** The one JSON document (only under --json). */
+  document(value: unknown): void {
+    if (this.json) this.io.stdout(JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /** A warning on stderr in human mode; JSON callers get warnings inside the document. */
+  warn(message: string): void {
+    if (!this.json) this.io.stderr(`orch: warning: ${message}\n`);
+  }
+
+  /** Prints an error and returns the exit code it maps to. */
+  error(err: unknown): number {
+    const { code, name, message, details, exit } = describeError(err);
+    if (this.json) this.io.stdout(JSON.stringify({ error: { code, name, message, details } }, null, 2) + '\n');
+    else this.io.stderr(`orch: ${message}\n`);
+    return exit;
+  }
+}
+
+interface ErrorDescription {
+  code: number | null;
+  name: string;
+  message: string;
+  details?: unknown;
+  exit: number;
+}
+
+function describeError(err: unknown): ErrorDescription {
+  if (err instanceof CliError) return { code: null, name: err.errorName, message: err.message, details: err.details, exit: err.exitCode };
+  if (err instanceof ResponseError) {
+    const data: unknown = err.data;
+    const name = isOrchErrorData(data) ? data.name : errorNameFor(err.code);
+    if (name) return { code: err.code, name, message: err.message, details: isOrchErrorData(data) ? data.details : undefined, exit: exitCodeFor(name) };
+    if (err.code === -32602) return { code: err.code, name: 'InvalidParams', message: err.message, exit: ExitCode.Usage };
+    // Transport errors (connection closed, pending request rejected): the daemon went away.
+    return { code: err.code, name: 'DaemonUnavailable', message: `The daemon stopped answering (${err.message}); run the command again.`, exit: ExitCode.Unavailable };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Connection (is )?(closed|disposed)|ECONNRESET|EPIPE/i.test(message)) {
+    return { code: null, name: 'DaemonUnavailable', message: `The daemon stopped answering (${message}); run the command again.`, exit: ExitCode.Unavailable };
+  }
+  return { code: null, name: 'Internal', message: `internal error: ${message}`, exit: ExitCode.Internal };
+}

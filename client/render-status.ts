@@ -1,0 +1,47 @@
+/**
+ * The compact status block for people and agents. Its last line is `NEXT_ACTION: orch …`, the
+ * exact next command; agents key on it, so its shape is stable.
+ */
+import type { ChecklistItem, SessionStatusResult, WorkflowStatusView } from '../protocol/session.js';
+
+const MARKS: Record<string, string> = {
+  completed: '✓',
+  skipped: '⊘',
+  in_progress: '●',
+  failed: '✗',
+  blocked: '✗',
+  pending: '○',
+};
+
+function itemLine(item: ChecklistItem): string {
+  const mark = MARKS[item.status] ?? '○';
+  const req = item.required ? '*' : ' ';
+  let line = `  ${mark} ${req} ${item.id} — ${item.name}`;
+  if (item.status === 'skipped' && item.skipReason) line += `\n        └─ skipped: ${item.skipReason}`;
+  else if (item.status === 'failed') line += '   (verification failed)';
+  return line;
+}
+
+export function renderStatus(view: WorkflowStatusView): string {
+  const lines = [
+    `Task: ${view.task}`,
+    `Session: ${view.sessionId ?? '(legacy files)'}   Workflow: ${view.workflowName} (${view.workflowId})   Status: ${view.status}`,
+    `Phase: ${view.phase} - ${view.phaseName} (${view.phases.findIndex((p) => p.id === view.phase) + 1}/${view.phases.length})`,
+    `Progress: ${view.phaseProgress.completed}/${view.phaseProgress.total} items in this phase` +
+      (view.phaseProgress.skipped ? ` (${view.phaseProgress.skipped} skipped)` : '') +
+      `, ${view.progress.completed}/${view.progress.total} overall`,
+  ];
+  if (view.constraints.length) lines.push('Constraints:', ...view.constraints.map((c) => `  - ${c}`));
+  lines.push('', 'Checklist (* = required):', ...view.items.map(itemLine));
+  if (view.blockers.length) lines.push('', `Blockers: ${view.blockers.join(', ')}`);
+  lines.push('', `NEXT_ACTION: ${view.nextAction}`);
+  return lines.join('\n');
+}
+
+/** Human text for any status result, including "no workflow". */
+export function renderStatusResult(result: SessionStatusResult): string {
+  if (!result.active && !('workflowId' in result)) {
+    return `No active workflow. ${result.reason}\nNEXT_ACTION: orch start "<task>"`;
+  }
+  return renderStatus(result as WorkflowStatusView);
+}

@@ -1,0 +1,160 @@
+/**
+ * Python's `json.dumps`, byte for byte, for the files the Python tool checksums and writes
+ * (reference §2.5). The defaults that matter are `ensure_ascii=True`, separators `', '`/`': '`
+ * without indent and `','`/`': '` with it, and Python's own float repr.
+ *
+ * Numbers: a JS number that is integral is a Python int; anything else is a Python float. A
+ * `LosslessNumber` (from a file read with {@link parseLossless}) keeps what Python would print:
+ * integer text stays an int, other text is printed as Python's repr of that float, which for any
+ * file Python wrote is exactly the text on disk (so `1.0` stays `1.0`).
+ */
+import { isLosslessNumber, parse, type LosslessNumber } from 'lossless-json';
+
+export interface DumpOptions {
+  /** `sort_keys=True`: keys in code point order (Python's `str` ordering). */
+  sortKeys?: boolean;
+  /** `indent=N`: pretty-print with N spaces; absent means one line. */
+  indent?: number;
+}
+
+// Python's ESCAPE_ASCII short forms; every other char outside ' '..'~' becomes \uXXXX.
+const SHORT_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
+/** Serialises `value` exactly as Python's `json.dumps(value, sort_keys=…, indent=…)` would. */
+export function pythonDumps(value: unknown, opts: DumpOptions = {}): string {
+  return dumpValue(value, opts, 0);
+}
+
+/**
+ * Parses JSON text keeping every number as a `LosslessNumber`, so a Python-written file can be
+ * checksummed and re-rendered without float/int drift. Throws lossless-json's SyntaxError.
+ */
+export function parseLossless(text: string): unknown {
+  return parse(text);
+}
+
+/** A deep copy of `value` with every `LosslessNumber` turned into a JS number. */
+export function toPlain(value: unknown): unknown {
+  if (isLosslessNumber(value)) return Number(value.value);
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = toPlain(v);
+    return out;
+  }
+  return value;
+}
+
+/** Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 or from 1e16. */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  // toExponential() with no argument gives the shortest digits that round-trip, as Python does.
+  const [mantissa, expText] = Math.abs(x).toExponential().split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  const exp = Number(expText);
+  const decpt = exp + 1; // value = 0.DIGITS × 10^decpt, CPython's convention
+  let body: string;
+  if (decpt > 16 || decpt < -3) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    body = `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  } else if (decpt <= 0) {
+    body = `0.${'0'.repeat(-decpt)}${digits}`;
+  } else if (decpt >= digits.length) {
+    body = `${digits}${'0'.repeat(decpt - digits.length)}.0`;
+  } else {
+    body = `${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
+  }
+  return x < 0 ? `-${body}` : body;
+}
+
+/** A JSON string literal with Python's `ensure_ascii` escaping (lowercase hex, UTF-16 units). */
+export function pythonString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i] as string;
+    const code = s.charCodeAt(i);
+    if (code >= 0x20 && code <= 0x7e) {
+      out += ch === '"' || ch === '\\' ? SHORT_ESCAPES[ch] : ch;
+    } else {
+      // Astral characters are already two UTF-16 units here, which is exactly Python's
+      // surrogate-pair output; lone surrogates are escaped the same way Python escapes them.
+      out += SHORT_ESCAPES[ch] ?? `\\u${code.toString(16).padStart(4, '0')}`;
+    }
+  }
+  return `${out}"`;
+}
+
+function dumpNumber(n: number): string {
+  if (Number.isInteger(n)) return BigInt(n).toString();
+  return pythonFloatRepr(n);
+}
+
+function dumpLossless(n: LosslessNumber): string {
+  const text = n.value;
+  // Python ints are arbitrary precision, so integer text is printed as the integer it denotes.
+  if (/^-?\d+$/.test(text)) return BigInt(text).toString();
+  return pythonFloatRepr(Number(text));
+}
+
+// Python sorts str keys by code point; JS's default sort compares UTF-16 units, which differs
+// for astral characters versus U+E000..U+FFFF.
+function compareCodePoints(a: string, b: string): number {
+  const ca = Array.from(a, (c) => c.codePointAt(0) as number);
+  const cb = Array.from(b, (c) => c.codePointAt(0) as number);
+  const n = Math.min(ca.length, cb.length);
+  for (let i = 0; i < n; i++) {
+    if (ca[i] !== cb[i]) return (ca[i] as number) - (cb[i] as number);
+  }
+  return ca.length - cb.length;
+}
+
+function dumpValue(value: unknown, opts: DumpOptions, level: number): string {
+  if (value === null || value === undefined) return 'null';
+  if (value === true) return 'true';
+  if (value === false) return 'false';
+  if (typeof value === 'string') return pythonString(value);
+  if (typeof value === 'number') return dumpNumber(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (isLosslessNumber(value)) return dumpLossless(value);
+  if (Array.isArray(value)) {
+    return dumpContainer('[', ']', value.map((v) => dumpValue(v, opts, level + 1)), opts, level);
+  }
+  if (typeof value === 'object' && isPlainObject(value)) {
+    let keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+    if (opts.sortKeys) keys = keys.sort(compareCodePoints);
+    const parts = keys.map(
+      (k) => `${pythonString(k)}: ${dumpValue((value as Record<string, unknown>)[k], opts, level + 1)}`,
+    );
+    return dumpContainer('{', '}', parts, opts, level);
+  }
+  throw new TypeError(`Object of type ${describe(value)} is not JSON serializable`);
+}
+
+function dumpContainer(open: string, close: string, parts: string[], opts: DumpOptions, level: number): string {
+  if (parts.length === 0) return open + close;
+  if (opts.indent === undefined) return open + parts.join(', ') + close;
+  const inner = '\n' + ' '.repeat(opts.indent * (level + 1));
+  const outer = '\n' + ' '.repeat(opts.indent * level);
+  return open + inner + parts.join(',' + inner) + outer + close;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return typeof value;
+  return (value as object).constructor?.name ?? 'object';
+}

@@ -1,0 +1,124 @@
+/**
+ * The read-only views of a workflow: the full status (protocol `WorkflowStatusView`) and the
+ * one-line summary `orch sessions` shows. `nextAction` is read by agents, so its wording is a
+ * contract: one command, always in the same form.
+ */
+import type { ChecklistItem, ProgressCount, StateSource, WorkflowStatusView } from '../../protocol/session.js';
+import { AWAITING_APPROVAL, canAdvance } from './ops-phase.js';
+import type { ItemDef, PhaseDef, WorkflowDef, WorkflowState } from './types.js';
+import { isRequired } from './ops-common.js';
+
+export interface StatusContext {
+  sessionId: string | null;
+  source: StateSource;
+  warnings: string[];
+}
+
+/** Completed items over all items of all phases; skipped items do not count as completed. */
+function overallProgress(state: WorkflowState): ProgressCount {
+  let completed = 0;
+  let total = 0;
+  for (const phase of Object.values(state.phases)) {
+    for (const item of Object.values(phase.items)) {
+      total += 1;
+      if (item.status === 'completed') completed += 1;
+    }
+  }
+  return { completed, total };
+}
+
+function checklist(state: WorkflowState, phaseDef: PhaseDef | undefined): ChecklistItem[] {
+  const phaseState = state.phases[state.current_phase_id];
+  if (phaseDef === undefined || phaseState === undefined) return [];
+  return phaseDef.items.flatMap((item): ChecklistItem[] => {
+    const st = phaseState.items[item.id];
+    if (st === undefined) return [];
+    return [
+      {
+        id: item.id,
+        name: item.name,
+        status: st.status,
+        required: isRequired(item),
+        stepType: item.step_type,
+        verification: item.verification.type,
+        skipReason: st.skip_reason,
+        notes: st.notes,
+      },
+    ];
+  });
+}
+
+function isLastPhase(def: WorkflowDef, phaseId: string): boolean {
+  return def.phases.length > 0 && def.phases[def.phases.length - 1]?.id === phaseId;
+}
+
+/** The command for the first unfinished item: approval for manual gates, otherwise completion. */
+function itemAction(item: ItemDef): string {
+  if (item.verification.type === 'manual_gate') return `orch approve-item ${item.id}`;
+  return `orch complete ${item.id} --notes "<what you did>"`;
+}
+
+/** The single next command an agent should run. */
+export function nextActionFor(state: WorkflowState, def: WorkflowDef, blockers: string[], ok: boolean): string {
+  if (state.status === 'completed' || state.status === 'abandoned') return 'orch start "<task>"';
+  const phaseState = state.phases[state.current_phase_id];
+  if (ok) return isLastPhase(def, state.current_phase_id) || phaseState?.status === 'completed' ? 'orch finish' : 'orch advance';
+  if (blockers.length === 1 && blockers[0] === AWAITING_APPROVAL) return 'orch approve';
+  const phaseDef = def.phases.find((p) => p.id === state.current_phase_id);
+  const pending = phaseDef?.items.find((item) => {
+    const status = phaseState?.items[item.id]?.status;
+    return status !== undefined && status !== 'completed' && status !== 'skipped';
+  });
+  if (pending !== undefined) return itemAction(pending);
+  return blockers.includes(AWAITING_APPROVAL) ? 'orch approve' : 'orch status';
+}
+
+/** Builds the protocol's status view of one workflow. */
+export function buildStatusView(state: WorkflowState, def: WorkflowDef, ctx: StatusContext): WorkflowStatusView {
+  const phaseDef = def.phases.find((p) => p.id === state.current_phase_id);
+  const items = checklist(state, phaseDef);
+  const open = state.status !== 'completed' && state.status !== 'abandoned';
+  const check = open ? canAdvance(state, def) : { ok: false, blockers: [], skipped: [] };
+  return {
+    active: state.status === 'active',
+    sessionId: ctx.sessionId,
+    workflowId: state.workflow_id,
+    workflowName: def.name,
+    task: state.task_description,
+    project: state.project,
+    status: state.status,
+    phase: state.current_phase_id,
+    phaseName: phaseDef?.name ?? state.current_phase_id,
+    phases: def.phases.map((p) => ({ id: p.id, name: p.name, status: state.phases[p.id]?.status ?? 'pending' })),
+    progress: overallProgress(state),
+    phaseProgress: {
+      completed: items.filter((i) => i.status === 'completed').length,
+      skipped: items.filter((i) => i.status === 'skipped').length,
+      total: items.length,
+    },
+    items,
+    constraints: [...state.constraints],
+    blockers: check.blockers,
+    canAdvance: check.ok,
+    nextAction: nextActionFor(state, def, check.blockers, check.ok),
+    source: ctx.source,
+    warnings: [...ctx.warnings],
+    createdAt: state.created_at,
+    updatedAt: state.updated_at,
+  };
+}
+
+/** The summary of one session for listings. */
+export function summarizeForList(state: WorkflowState): {
+  task: string;
+  status: WorkflowState['status'];
+  phase: string;
+  progress: ProgressCount;
+} {
+  return {
+    task: state.task_description,
+    status: state.status,
+    phase: state.current_phase_id,
+    progress: overallProgress(state),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The small per-session summaries behind `orch sessions`. A state file embeds its whole workflow
+ * definition (tens of KB), so summaries are cached in memory and only rebuilt for a session whose
+ * state.json changed (by mtime and size) since it was summarised.
+ */
+import { stat } from 'node:fs/promises';
+import type { ProgressCount, SessionListEntry, WorkflowStatus } from '../protocol/session.js';
+import { summarizeForList } from './engine/status-view.js';
+import { parseTime } from './engine/time.js';
+import { OrchError } from './errors.js';
+import type { SessionStore } from './session-store.js';
+import { loadSessionState } from './state-io.js';
+
+interface Summary {
+  key: string;
+  createdAt: string | null;
+  task: string | null;
+  status: WorkflowStatus | 'unknown';
+  phase: string | null;
+  progress: ProgressCount | null;
+  workflowId: string | null;
+  repoRoot: string | null;
+  error?: string;
+}
+
+export class SessionIndex {
+  private readonly cache = new Map<string, Summary>();
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly root: string,
+  ) {}
+
+  /** Drops a session's cached summary (after the daemon changes it). */
+  invalidate(id: string): void {
+    this.cache.delete(id);
+  }
+
+  private async cacheKey(id: string): Promise<string> {
+    try {
+      const st = await stat(this.store.pathsFor(id).state);
+      return `${st.mtimeMs}:${st.size}`;
+    } catch {
+      return 'none';
+    }
+  }
+
+  private async build(id: string, key: string): Promise<Summary> {
+    const meta = await this.store.readMeta(id);
+    const base = {
+      key,
+      createdAt: typeof meta?.created_at === 'string' ? meta.created_at : null,
+      repoRoot: typeof meta?.repo_root === 'string' ? meta.repo_root : null,
+    };
+    try {
+      const loaded = await loadSessionState(this.store, this.root, id);
+      if (!loaded) return { ...base, task: null, status: 'unknown', phase: null, progress: null, workflowId: null };
+      const s = summarizeForList(loaded.state);
+      return { ...base, ...s, workflowId: loaded.state.workflow_id, createdAt: base.createdAt ?? loaded.state.created_at };
+    } catch (err) {
+      const message = err instanceof OrchError ? err.message : String(err);
+      return { ...base, task: null, status: 'unknown', phase: null, progress: null, workflowId: null, error: message };
+    }
+  }
+
+  async summary(id: string): Promise<Summary> {
+    const key = await this.cacheKey(id);
+    const cached = this.cache.get(id);
+    if (cached && cached.key === key) return cached;
+    const fresh = await this.build(id, key);
+    this.cache.set(id, fresh);
+    return fresh;
+  }
+
+  toEntry(id: string, s: Summary, current: string | null): SessionListEntry {
+    const entry: SessionListEntry = {
+      sessionId: id,
+      task: s.task,
+      status: s.status,
+      phase: s.phase,
+      createdAt: s.createdAt,
+      current: id === current,
+      source: 'session',
+      progress: s.progress,
+    };
+    if (s.error) entry.error = s.error;
+    return entry;
+  }
+
+  /** Every session, newest first. */
+  async list(): Promise<SessionListEntry[]> {
+    const [ids, current] = await Promise.all([this.store.listIds(), this.store.readCurrent()]);
+    const summaries = await Promise.all(ids.map(async (id) => [id, await this.summary(id)] as const));
+    const live = new Set(ids);
+    for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
+    summaries.sort(([, a], [, b]) => (parseTime(b.createdAt) || 0) - (parseTime(a.createdAt) || 0));
+    return summaries.map(([id, s]) => this.toEntry(id, s, current));
+  }
+}

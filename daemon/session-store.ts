@@ -1,0 +1,129 @@
+/**
+ * Session files under `.orchestrator/sessions/<id>/`. Every path is built through
+ * protocol/paths.ts, which refuses anything but a session id, so no caller can escape the
+ * sessions folder. Writes are durable (durable-write.ts); callers serialise them per session.
+ */
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { isSessionId, sessionPaths, type RepoPaths, type SessionPaths } from '../protocol/paths.js';
+import { appendLines, writeDurable } from './durable-write.js';
+import { OrchError } from './errors.js';
+import { newSessionId } from './ids.js';
+import { pythonDumps } from './engine/pyjson.js';
+import type { LogEvent } from './engine/types.js';
+
+export interface SessionMeta {
+  session_id: string;
+  created_at: string;
+  repo_root: string;
+  [key: string]: unknown;
+}
+
+/** Naive local time with microseconds, as the Python tool writes session `created_at`. */
+function naiveLocalNow(): string {
+  const d = new Date();
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}000`
+  );
+}
+
+export class SessionStore {
+  constructor(private readonly paths: RepoPaths) {}
+
+  /** Paths for a session id from anywhere (a client, `current`); refuses non-ids with InvalidSessionId. */
+  pathsFor(id: string): SessionPaths {
+    if (!isSessionId(id)) {
+      throw new OrchError(
+        'InvalidSessionId',
+        `${JSON.stringify(id)} is not a session id; session ids are 8 lowercase hex characters, as listed by orch sessions.`,
+        { sessionId: String(id).slice(0, 100) },
+      );
+    }
+    return sessionPaths(this.paths, id);
+  }
+
+  /** Creates a new session folder (exclusively, retrying on an id collision) and its meta.json. */
+  async create(): Promise<string> {
+    await mkdir(this.paths.sessionsDir, { recursive: true });
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const id = newSessionId();
+      const sp = sessionPaths(this.paths, id);
+      try {
+        await mkdir(sp.dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw err;
+      }
+      await mkdir(sp.checkpoints);
+      await mkdir(sp.feedback);
+      const meta: SessionMeta = { session_id: id, created_at: naiveLocalNow(), repo_root: this.paths.root };
+      await writeDurable(sp.meta, JSON.stringify(meta, null, 2));
+      return id;
+    }
+    throw new OrchError('Internal', 'Could not find a free session id after 20 attempts.');
+  }
+
+  async exists(id: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathsFor(id).dir)).isDirectory();
+    } catch (err) {
+      if (err instanceof OrchError) throw err;
+      return false;
+    }
+  }
+
+  /** The `current` session id, or null when there is none or the file holds no valid id. */
+  async readCurrent(): Promise<string | null> {
+    try {
+      const id = (await readFile(this.paths.current, 'utf8')).trim();
+      return isSessionId(id) ? id : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async writeCurrent(id: string): Promise<void> {
+    this.pathsFor(id);
+    await writeDurable(this.paths.current, id);
+  }
+
+  /** Ids of the session folders (directories only; anything else under sessions/ is ignored). */
+  async listIds(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.paths.sessionsDir, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && isSessionId(e.name)).map((e) => e.name);
+    } catch {
+      return [];
+    }
+  }
+
+  async readMeta(id: string): Promise<SessionMeta | null> {
+    try {
+      const parsed = JSON.parse(await readFile(this.pathsFor(id).meta, 'utf8')) as SessionMeta;
+      return typeof parsed === 'object' && parsed !== null ? parsed : null;
+    } catch (err) {
+      if (err instanceof OrchError) throw err;
+      return null;
+    }
+  }
+
+  /** The raw text of state.json, or null when the session has none yet. */
+  async readStateText(id: string): Promise<string | null> {
+    try {
+      return await readFile(this.pathsFor(id).state, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async writeStateText(id: string, text: string): Promise<void> {
+    await writeDurable(this.pathsFor(id).state, text);
+  }
+
+  /** Appends events to the session's log.jsonl, one whole line per event. */
+  async appendEvents(id: string, events: LogEvent[]): Promise<void> {
+    await appendLines(this.pathsFor(id).log, events.map((e) => pythonDumps(e)));
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * startDaemon: lock → clean debris → bind → register → serve. Everything a stale predecessor left
+ * (lock, socket, registration, temp files) is taken over only while the single-writer lock is
+ * held, so racing starters can never produce two daemons (reference §3b: lock-guarded bind).
+ */
+import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
+import type { Server } from 'node:net';
+import type { MessageConnection } from 'vscode-jsonrpc/node.js';
+import { repoPaths, socketDirFor, socketPathFor, type RepoPaths } from '../protocol/paths.js';
+import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
+import type { DaemonConfig } from './config.js';
+import type { DaemonContext } from './context.js';
+import { writeDurable } from './durable-write.js';
+import { registerDaemonHandlers } from './handlers/daemon.js';
+import { registerSessionHandlers } from './handlers/session.js';
+import { randomHex } from './ids.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { IdleTimer, ownershipLost, waitUntil } from './lifecycle.js';
+import { acquire, tryAcquire, type LockHandle, type LockHolder } from './lock.js';
+import { createLogger, type Logger } from './logger.js';
+import { readRegistration, removeRegistrationIfOurs, writeRegistration } from './registration.js';
+import { ensureGitignoreAtStart } from './repo-meta.js';
+import { createSocketServer } from './server.js';
+import { SessionIndex } from './session-index.js';
+import { SessionStore } from './session-store.js';
+import { checkSocketPathLength, prepareSocketDir } from './socket-dir.js';
+import { cleanStrayTempFiles } from './temp-files.js';
+
+export interface DaemonHandle {
+  readonly socketPath: string;
+  readonly instanceId: string;
+  /** Resolves with the reason once the daemon has fully shut down. */
+  readonly closed: Promise<string>;
+  shutdown(reason: string): Promise<string>;
+}
+
+export type StartOutcome = { kind: 'running'; handle: DaemonHandle } | { kind: 'already-running'; holder: LockHolder | null };
+
+const DRAIN_TIMEOUT_MS = 10_000;
+
+async function takeLock(paths: RepoPaths, config: DaemonConfig): Promise<LockHandle | { holder: LockHolder | null }> {
+  const first = await tryAcquire(paths.daemonLock, 'daemon');
+  if (first.ok) return first.handle;
+  // Another daemon owns the repo: the caller should use it. A short-lived no-daemon CLI command
+  // holding the lock is waited for.
+  if (first.holder?.kind === 'daemon') return { holder: first.holder };
+  return acquire(paths.daemonLock, 'daemon', config.lockTimeoutMs);
+}
+
+async function previousExit(paths: RepoPaths): Promise<string | null> {
+  const reg = await readRegistration(paths.daemonJson);
+  try {
+    const note = JSON.parse(await readFile(paths.daemonExit, 'utf8')) as { reason?: string; pid?: number };
+    if (reg && reg.pid !== note.pid) return `pid ${reg.pid} died without shutting down (crash or kill -9)`;
+    return note.reason ?? null;
+  } catch {
+    return reg ? `pid ${reg.pid} died without shutting down (crash or kill -9)` : null;
+  }
+}
+
+async function bindSocket(server: Server, socketPath: string): Promise<number> {
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await chmod(socketPath, 0o600);
+  return (await lstat(socketPath)).ino;
+}
+
+export async function startDaemon(config: DaemonConfig, env: NodeJS.ProcessEnv, logger?: Logger): Promise<StartOutcome> {
+  const paths = repoPaths(config.root);
+  await mkdir(paths.orchDir, { recursive: true });
+  const log = logger ?? createLogger(paths.daemonLog, config.logLevel);
+  const lock = await takeLock(paths, config);
+  if (!('release' in lock)) {
+    log.info({ holder: lock.holder }, 'another daemon owns this repository; exiting');
+    return { kind: 'already-running', holder: lock.holder };
+  }
+  try {
+    return { kind: 'running', handle: await serve(config, env, paths, log, lock) };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPaths, log: Logger, lock: LockHandle): Promise<DaemonHandle> {
+  const lastExitReason = await previousExit(paths);
+  await ensureGitignoreAtStart(paths);
+  const store = new SessionStore(paths);
+  const removed = await cleanStrayTempFiles(paths, await store.listIds());
+  if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
+
+  const socketDir = socketDirFor(env, process.getuid?.() ?? 0);
+  await prepareSocketDir(socketDir);
+  const socketPath = socketPathFor(socketDir, paths.root);
+  checkSocketPathLength(socketPath);
+
+  const instanceId = randomHex(16);
+  const startedAt = new Date();
+  const locks = new KeyedMutex();
+  const index = new SessionIndex(store, paths.root);
+  let shutdownPromise: Promise<string> | null = null;
+  let resolveClosed!: (reason: string) => void;
+  const closed = new Promise<string>((r) => (resolveClosed = r));
+
+  const idle = new IdleTimer(config.idleTimeoutMs, () => void shutdown(`idle for ${config.idleTimeoutMs} ms`));
+  const ctx: DaemonContext = {
+    config, paths, log, store, locks, instanceId, startedAt, socketPath, lastExitReason,
+    connections: () => sockets.connections.size,
+    requestShutdown: (reason) => void setImmediate(() => void shutdown(reason)),
+  };
+  const sockets = createSocketServer(log, config.maxMessageBytes, {
+    register(conn: MessageConnection, connLog: Logger) {
+      registerDaemonHandlers(conn, ctx, connLog, idle.track);
+      registerSessionHandlers(conn, ctx, index, connLog, idle.track);
+    },
+    onCountChange: (n) => idle.setConnections(n),
+  });
+
+  const socketIno = await bindSocket(sockets.server, socketPath);
+  await writeRegistration(paths.daemonJson, {
+    pid: process.pid, instanceId, socketPath, protocolVersion: PROTOCOL_VERSION, version: ORCH_VERSION,
+    startedAt: startedAt.toISOString(), repoRoot: paths.root, logPath: paths.daemonLog,
+  });
+  idle.setConnections(0);
+  log.info({ socketPath, root: paths.root, lastExitReason, version: ORCH_VERSION }, 'daemon listening');
+
+  const ownership = setInterval(() => {
+    void ownershipLost(socketPath, socketIno, paths.daemonJson, instanceId).then((why) => {
+      if (why) void shutdown(why);
+    });
+  }, config.ownershipCheckMs);
+  ownership.unref();
+
+  async function shutdown(reason: string): Promise<string> {
+    if (shutdownPromise) return shutdownPromise;
+    shutdownPromise = (async () => {
+      log.info({ reason }, 'shutting down');
+      clearInterval(ownership);
+      idle.stop();
+      sockets.stopAccepting();
+      const drained = await waitUntil(() => idle.running === 0, DRAIN_TIMEOUT_MS);
+      if (!drained) log.warn({ running: idle.running }, 'shutdown: work still running after the drain deadline');
+      await sockets.closeConnections();
+      await removeRegistrationIfOurs(paths.daemonJson, instanceId);
+      try {
+        if ((await lstat(socketPath)).ino === socketIno) await rm(socketPath, { force: true });
+      } catch {
+        // already gone
+      }
+      try {
+        await writeDurable(paths.daemonExit, JSON.stringify({ pid: process.pid, reason, at: new Date().toISOString() }) + '\n');
+      } catch (err) {
+        log.warn({ err }, 'could not record the exit reason');
+      }
+      await lock.release();
+      log.info({ reason }, 'daemon stopped');
+      log.flush();
+      resolveClosed(reason);
+      return reason;
+    })();
+    return shutdownPromise;
+  }
+
+  return { socketPath, instanceId, closed, shutdown };
+}

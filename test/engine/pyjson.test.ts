@@ -1,0 +1,81 @@
+import { describe, expect, test } from '@jest/globals';
+import { LosslessNumber } from 'lossless-json';
+import { parseLossless, pythonDumps, pythonFloatRepr, toPlain } from '../../daemon/engine/pyjson.js';
+
+// Expected strings below were produced by python3's json.dumps / repr and pasted in.
+describe('pythonDumps', () => {
+  test('uses Python default separators on one line', () => {
+    expect(pythonDumps({ a: 1, b: [1, 2, null, true, false], c: 'x' })).toBe(
+      '{"a": 1, "b": [1, 2, null, true, false], "c": "x"}',
+    );
+  });
+
+  test('pretty-prints like indent=2, with empty containers kept as [] and {}', () => {
+    const value = { a: [], b: {}, c: [{}], d: new LosslessNumber('1.0') };
+    expect(pythonDumps(value, { indent: 2 })).toBe('{\n  "a": [],\n  "b": {},\n  "c": [\n    {}\n  ],\n  "d": 1.0\n}');
+  });
+
+  test('escapes every non-ASCII character as lowercase \\uXXXX, astral ones as surrogate pairs', () => {
+    expect(pythonDumps('Café → 🚀')).toBe('"Caf\\u00e9 \\u2192 \\ud83d\\ude80"');
+    expect(pythonDumps('\u26a0\ufe0f')).toBe('"\\u26a0\\ufe0f"');
+  });
+
+  test('escapes control characters, quotes, backslashes and DEL as Python does', () => {
+    expect(pythonDumps('tab\there\nnl "q" \\ \x7f \x01 \b\f\r')).toBe(
+      '"tab\\there\\nnl \\"q\\" \\\\ \\u007f \\u0001 \\b\\f\\r"',
+    );
+  });
+
+  test('sorts keys by code point, not by UTF-16 unit', () => {
+    // Python: json.dumps({'\uffff': 1, '\U0001F600': 2, 'b': 3, 'B': 4}, sort_keys=True)
+    expect(pythonDumps({ '\u{1F600}': 2, '\uffff': 1, b: 3, B: 4 }, { sortKeys: true })).toBe(
+      '{"B": 4, "b": 3, "\\uffff": 1, "\\ud83d\\ude00": 2}',
+    );
+  });
+
+  test('prints integral JS numbers as ints and others with Python float repr', () => {
+    expect(pythonDumps([0, -0, 42, 1e21, 0.1, 1.5, -2.25])).toBe('[0, 0, 42, 1000000000000000000000, 0.1, 1.5, -2.25]');
+    expect(pythonDumps(12345678901234567890n)).toBe('12345678901234567890');
+  });
+
+  test('keeps Python-written numbers as written, through a lossless parse', () => {
+    const text = '{"a": 1.0, "b": 10000000000000000000001, "c": 1e-05, "d": 1e+22, "e": -0.0, "f": 0.30000000000000004}';
+    expect(pythonDumps(parseLossless(text))).toBe(text);
+  });
+
+  test('renders lossless text Python would normalise the way Python would', () => {
+    expect(pythonDumps(parseLossless('[1.50, 1E5, -0, 2e400]'))).toBe('[1.5, 100000.0, 0, Infinity]');
+  });
+
+  test('leaves out undefined properties and refuses values JSON cannot hold', () => {
+    expect(pythonDumps({ a: undefined, b: 1 })).toBe('{"b": 1}');
+    expect(() => pythonDumps({ d: new Date(0) })).toThrow(/Date is not JSON serializable/);
+    expect(() => pythonDumps(new Map())).toThrow(TypeError);
+  });
+});
+
+describe('pythonFloatRepr', () => {
+  test.each([
+    [1e16, '1e+16'],
+    [1234567890123456, '1234567890123456.0'],
+    [1e-5, '1e-05'],
+    [0.0001, '0.0001'],
+    [123, '123.0'],
+    [-0, '-0.0'],
+    [5e-324, '5e-324'],
+    [1.7976931348623157e308, '1.7976931348623157e+308'],
+    [1.5e300, '1.5e+300'],
+    [Number.NaN, 'NaN'],
+    [-Infinity, '-Infinity'],
+  ])('repr(%p) is %s', (value, expected) => {
+    expect(pythonFloatRepr(value)).toBe(expected);
+  });
+});
+
+describe('toPlain', () => {
+  test('turns every LosslessNumber into a JS number and keeps key order', () => {
+    const plain = toPlain(parseLossless('{"z": 1, "a": [2.5, {"n": 3}], "s": "t", "x": null}'));
+    expect(plain).toEqual({ z: 1, a: [2.5, { n: 3 }], s: 't', x: null });
+    expect(Object.keys(plain as object)).toEqual(['z', 'a', 's', 'x']);
+  });
+});
