@@ -1,16 +1,28 @@
+import { readFileSync } from 'node:fs';
 import { DaemonShutdownRequest, DaemonStatusRequest } from '../../protocol/daemon.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { readRegistrationFile } from '../connect.js';
 import { usageError } from '../errors.js';
 
+/** True while `pid` runs. A zombie (exited, not yet reaped by an init that reaps lazily) has exited. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
+    if (!isRunning(pid)) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }

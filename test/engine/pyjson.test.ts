@@ -79,3 +79,13 @@ describe('toPlain', () => {
     expect(Object.keys(plain as object)).toEqual(['z', 'a', 's', 'x']);
   });
 });
+
+describe('hostile keys', () => {
+  test('a "__proto__" key stays an ordinary key through parse, toPlain and dumps', () => {
+    const text = '{"__proto__": {"polluted": 1}, "a": 2}';
+    const plain = toPlain(parseLossless(text)) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(plain)).toBe(Object.prototype);
+    expect(Object.keys(plain)).toEqual(['__proto__', 'a']);
+    expect(pythonDumps(plain)).toBe(text);
+  });
+});

@@ -94,7 +94,7 @@ describe('validation errors name file, line and column', () => {
     const expected = [
       /^wf\.yaml:4:9: phases\[0\]\.id: must be upper-case/,
       /^wf\.yaml:6:17: phases\[0\]\.phase_type: must be one of strict, guided, autonomous; got "loose"/,
-      /^wf\.yaml:7:16: phases\[0\]\.exit_gate: must be human_approval or null/,
+      /^wf\.yaml:7:16: phases\[0\]\.exit_gate: must be one of null, human_approval; got "sometimes"/,
       /^wf\.yaml:8:12: phases\[0\]\.notes: must be a list of strings/,
       /^wf\.yaml:10:13: phases\[0\]\.items\[0\]\.id: must contain only letters, digits and underscores/,
       /^wf\.yaml:12:20: phases\[0\]\.items\[0\]\.step_type: must be one of gate, required, documented, flexible/,
@@ -129,7 +129,7 @@ describe('validation errors name file, line and column', () => {
   test('phase ids follow Python str.isupper()', () => {
     const ok = parseWorkflowText(HEAD + '  - {id: PLAN_2, name: A}\n  - {id: P-1, name: B}\n  - {id: É, name: C}\n', 'wf.yaml');
     expect(ok.def.phases.map((p) => p.id)).toEqual(['PLAN_2', 'P-1', 'É']);
-    expect(errorsOf(HEAD + '  - {id: "123", name: A}\n')[0]).toMatch(/^wf\.yaml:4:11: phases\[0\]\.id: must be upper-case/);
+    expect(errorsOf(HEAD + '  - {id: "123", name: A}\n')[0]).toMatch(/^wf\.yaml:4:10: phases\[0\]\.id: must be upper-case/);
   });
 });
 
@@ -149,10 +149,10 @@ describe('warnings and normalisation', () => {
     ].join('\n') + '\nextra: 1\n';            // 14
     const { warnings } = parseWorkflowText(yaml, 'wf.yaml');
     expect(warnings).toEqual([
-      expect.stringMatching(/^wf\.yaml:14:1: extra: unknown key "extra" is ignored \(known keys: name, version/),
       expect.stringMatching(/^wf\.yaml:6:5: phases\[0\]\.colour: unknown key "colour" is ignored/),
-      expect.stringMatching(/^wf\.yaml:13:11: phases\[0\]\.items\[0\]\.verification\.retries: unknown key "retries"/),
       expect.stringMatching(/^wf\.yaml:12:20: phases\[0\]\.items\[0\]\.verification\.command: \{\{target\}\} is not defined in settings/),
+      expect.stringMatching(/^wf\.yaml:13:11: phases\[0\]\.items\[0\]\.verification\.retries: unknown key "retries"/),
+      expect.stringMatching(/^wf\.yaml:14:1: extra: unknown key "extra" is ignored \(known keys: name, version/),
     ]);
   });
 

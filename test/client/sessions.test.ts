@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+
+const repos: TempRepo[] = [];
+afterEach(async () => {
+  for (const r of repos.splice(0)) {
+    await stopDaemon(r.root);
+    r.remove();
+  }
+});
+function repo(): TempRepo {
+  const r = makeTempRepo();
+  repos.push(r);
+  return r;
+}
+
+/** Names and mtimes of everything under .orchestrator/ except the daemon's own runtime files. */
+function stateFiles(root: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith('daemon.')) continue;
+      const p = join(dir, name);
+      const st = statSync(p);
+      out.set(p, st.mtimeMs);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(join(root, '.orchestrator'));
+  return out;
+}
+
+describe('sessions', () => {
+  test('lists newest first with task, status, phase, created time and the current mark', async () => {
+    const r = repo();
+    const a = (await runOrchJson(['start', 'First task'], { cwd: r.root })).json.sessionId;
+    const b = (await runOrchJson(['start', 'Second task'], { cwd: r.root })).json.sessionId;
+    const { code, json } = await runOrchJson(['sessions'], { cwd: r.root });
+    expect(code).toBe(0);
+    expect(json.map((s: { sessionId: string }) => s.sessionId)).toEqual([b, a]);
+    expect(json[0]).toMatchObject({ sessionId: b, task: 'Second task', status: 'active', phase: 'PLAN', current: true });
+    expect(json[1]).toMatchObject({ sessionId: a, task: 'First task', current: false });
+    expect(typeof json[0].createdAt).toBe('string');
+    const human = await runOrch(['sessions'], { cwd: r.root });
+    expect(human.stdout).toMatch(new RegExp(`\\* ${b}`));
+  });
+
+  test('show and switch; switching changes only the current pointer', async () => {
+    const r = repo();
+    const a = (await runOrchJson(['start', 'First task'], { cwd: r.root })).json.sessionId;
+    const b = (await runOrchJson(['start', 'Second task'], { cwd: r.root })).json.sessionId;
+    const show = await runOrchJson(['sessions', 'show', a], { cwd: r.root });
+    expect(show.json).toMatchObject({ sessionId: a, task: 'First task', current: false, repoRoot: r.root });
+    const sw = await runOrchJson(['sessions', 'switch', a], { cwd: r.root });
+    expect(sw.json).toEqual({ sessionId: a, previous: b });
+    expect(readFileSync(join(r.root, '.orchestrator', 'current'), 'utf8')).toBe(a);
+    expect((await runOrchJson(['status'], { cwd: r.root })).json.task).toBe('First task');
+    const missing = await runOrch(['sessions', 'switch', 'abcdef12'], { cwd: r.root });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no session abcdef12/);
+  });
+
+  test('two terminals with different ORCH_SESSION each see their own session', async () => {
+    const r = repo();
+    const a = (await runOrchJson(['start', 'Terminal A work'], { cwd: r.root })).json.sessionId;
+    const b = (await runOrchJson(['start', 'Terminal B work'], { cwd: r.root })).json.sessionId;
+    const [sa, sb, plain, flag] = await Promise.all([
+      runOrchJson(['status'], { cwd: r.root, env: { ORCH_SESSION: a } }),
+      runOrchJson(['status'], { cwd: r.root, env: { ORCH_SESSION: b } }),
+      runOrchJson(['status'], { cwd: r.root }),
+      runOrchJson(['status', '--session', a], { cwd: r.root, env: { ORCH_SESSION: b } }),
+    ]);
+    expect(sa.json).toMatchObject({ sessionId: a, task: 'Terminal A work' });
+    expect(sb.json).toMatchObject({ sessionId: b, task: 'Terminal B work' });
+    expect(plain.json.sessionId).toBe(b);
+    expect(flag.json.sessionId).toBe(a);
+    expect(readFileSync(join(r.root, '.orchestrator', 'current'), 'utf8')).toBe(b);
+  });
+
+  test('hostile session ids are refused with exit 2 and touch nothing', async () => {
+    const r = repo();
+    await runOrch(['start', 'Keep me'], { cwd: r.root });
+    const before = stateFiles(r.root);
+    const hostile = ['../..', '..', '/etc', '', 'ABCDEF12', 'a/b', '../../../tmp/x', '2f76b47f/../../x'];
+    for (const id of hostile) {
+      for (const args of [['status', '--session', id], ['sessions', 'switch', id], ['sessions', 'show', id]]) {
+        const res = await runOrch(args, { cwd: r.root });
+        if (id === '' && args[0] === 'sessions') {
+          expect(res.code).toBe(2); // missing id
+        } else {
+          expect({ args, code: res.code }).toEqual({ args, code: 2 });
+          expect(res.stderr).toMatch(/not a session id/);
+        }
+      }
+      const env = await runOrch(['status'], { cwd: r.root, env: { ORCH_SESSION: id } });
+      if (id !== '') expect(env.code).toBe(2);
+    }
+    expect(stateFiles(r.root)).toEqual(before);
+  });
+
+  test('every command prints exactly one JSON document under --json', async () => {
+    const r = repo();
+    const id = (await runOrchJson(['start', 'JSON check'], { cwd: r.root })).json.sessionId;
+    for (const args of [['status'], ['sessions'], ['sessions', 'show', id], ['sessions', 'switch', id], ['daemon', 'status']]) {
+      const res = await runOrchJson(args, { cwd: r.root });
+      expect(res.code).toBe(0);
+      expect(res.json).toBeTruthy();
+    }
+    const err = await runOrchJson(['sessions', 'show', 'abcdef12'], { cwd: r.root });
+    expect(err.code).toBe(1);
+    expect(err.json.error).toMatchObject({ name: 'SessionNotFound', code: 1100 });
+  });
+});

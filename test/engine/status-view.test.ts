@@ -1,0 +1,114 @@
+import { describe, expect, test } from '@jest/globals';
+import { abandonWorkflow, advancePhase, approveItem, approvePhase, completeItem, skipItem } from '../../daemon/engine/operations.js';
+import { buildStatusView, summarizeForList } from '../../daemon/engine/status-view.js';
+import type { ItemDef, PhaseDef, VerificationDef, WorkflowDef, WorkflowState } from '../../daemon/engine/types.js';
+
+// --- a tiny workflow and a hand-built state, independent of the loader and state factory ---
+function item(id: string, o: Partial<ItemDef> = {}, v: Partial<VerificationDef> = {}): ItemDef {
+  const forced = o.step_type === 'gate' || o.step_type === 'required';
+  return {
+    id, name: `Item ${id}`, description: null, required: true, skippable: !forced, skip_conditions: [], agent: null,
+    notes: [], step_type: 'flexible', evidence_schema: null, evidence_prompt: null, ...o,
+    verification: { type: 'none', path: null, command: null, expect_exit_code: 0, description: null, ...v },
+  };
+}
+function phase(id: string, items: ItemDef[], o: Partial<PhaseDef> = {}): PhaseDef {
+  return { id, name: `Phase ${id}`, description: null, agent: null, executor: null, items, exit_gate: null, notes: [],
+    required_reviews: [], phase_type: 'guided', intended_tools: [], ...o };
+}
+function stateFor(def: WorkflowDef): WorkflowState {
+  const phases: WorkflowState['phases'] = {};
+  def.phases.forEach((p, i) => {
+    const items: WorkflowState['phases'][string]['items'] = {};
+    for (const it of p.items) {
+      items[it.id] = { id: it.id, status: 'pending', started_at: null, completed_at: null, skipped_at: null, skip_reason: null,
+        skip_context_considered: null, notes: null, verification_result: null, retry_count: 0, files_modified: null,
+        evidence: null, gate_result: null };
+    }
+    phases[p.id] = { id: p.id, status: i === 0 ? 'active' : 'pending', started_at: i === 0 ? 'T0' : null, completed_at: null, items };
+  });
+  return { workflow_id: 'wf_test0001', workflow_type: def.name, workflow_version: def.version, task_description: 'Test task',
+    project: null, status: 'active', current_phase_id: def.phases[0]!.id, phases, created_at: 'T0', updated_at: 'T0',
+    completed_at: null, metadata: {}, workflow_definition: def, constraints: [] };
+}
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}
+const def: WorkflowDef = {
+  name: 'View flow', version: '1.0', description: null, settings: {},
+  phases: [
+    phase('PLAN', [
+      item('opt', { required: false }),
+      item('write', { step_type: 'required' }, { type: 'file_exists', path: 'docs/plan.md' }),
+      item('ok_gate', { step_type: 'gate' }, { type: 'manual_gate' }),
+    ], { name: 'Planning' }),
+    phase('BUILD', [item('code')], { exit_gate: 'human_approval', name: 'Building' }),
+  ],
+};
+const NOW = new Date('2026-01-02T03:04:05.000Z');
+const ctx = { sessionId: 'ab12cd34', source: 'session' as const, warnings: ['checksum mismatch'] };
+const fresh = (): WorkflowState => deepFreeze(stateFor(def));
+const step = (s: WorkflowState, f: (s: WorkflowState) => { state: WorkflowState }): WorkflowState => deepFreeze(f(s).state);
+const view = (s: WorkflowState) => buildStatusView(s, def, ctx);
+
+describe('buildStatusView', () => {
+  test('describes the current phase checklist, progress and blockers', () => {
+    const v = view(fresh());
+    expect(v).toMatchObject({
+      active: true, sessionId: 'ab12cd34', workflowId: 'wf_test0001', workflowName: 'View flow', task: 'Test task',
+      status: 'active', phase: 'PLAN', phaseName: 'Planning', canAdvance: false, source: 'session',
+      warnings: ['checksum mismatch'], progress: { completed: 0, total: 4 },
+      phaseProgress: { completed: 0, skipped: 0, total: 3 },
+      blockers: ['write (pending)', 'ok_gate (pending)'],
+    });
+    expect(v.phases).toEqual([
+      { id: 'PLAN', name: 'Planning', status: 'active' },
+      { id: 'BUILD', name: 'Building', status: 'pending' },
+    ]);
+    expect(v.items[1]).toEqual({
+      id: 'write', name: 'Item write', status: 'pending', required: true, stepType: 'required', verification: 'file_exists',
+      skipReason: null, notes: null,
+    });
+    expect(v.items[0]!.required).toBe(false);
+  });
+
+  test('nextAction follows the first unfinished item, then advance, approve and finish', () => {
+    let s = fresh();
+    expect(view(s).nextAction).toBe('orch complete opt --notes "<what you did>"');
+    s = step(s, (x) => skipItem(x, def, 'opt', { reason: 'nothing optional' }, NOW));
+    s = step(s, (x) => completeItem(x, def, 'write', { skipVerify: true }, undefined, NOW));
+    expect(view(s).nextAction).toBe('orch approve-item ok_gate');
+    s = step(s, (x) => approveItem(x, def, 'ok_gate', {}, NOW));
+    expect(view(s)).toMatchObject({ nextAction: 'orch advance', canAdvance: true, phaseProgress: { completed: 2, skipped: 1, total: 3 } });
+    s = step(s, (x) => advancePhase(x, def, {}, NOW));
+    s = step(s, (x) => completeItem(x, def, 'code', {}, undefined, NOW));
+    expect(view(s)).toMatchObject({ nextAction: 'orch approve', blockers: ['Awaiting human approval'], progress: { completed: 3, total: 4 } });
+    s = step(s, (x) => approvePhase(x, def, undefined, NOW));
+    expect(view(s).nextAction).toBe('orch finish');
+    s = step(s, (x) => advancePhase(x, def, {}, NOW));
+    expect(view(s)).toMatchObject({ nextAction: 'orch finish', canAdvance: true });
+  });
+
+  test('a failed item is the next action', () => {
+    const failed = structuredClone(fresh());
+    failed.phases['PLAN']!.items['opt']!.status = 'completed';
+    failed.phases['PLAN']!.items['write']!.status = 'failed';
+    expect(view(failed).nextAction).toBe('orch complete write --notes "<what you did>"');
+  });
+
+  test('a finished workflow is inactive and suggests starting a new one', () => {
+    const s = step(fresh(), (x) => abandonWorkflow(x, def, { reason: 'changed plans' }, NOW));
+    expect(view(s)).toMatchObject({ active: false, status: 'abandoned', canAdvance: false, blockers: [], nextAction: 'orch start "<task>"' });
+  });
+});
+
+describe('summarizeForList', () => {
+  test('gives task, status, phase and overall progress', () => {
+    const s = step(fresh(), (x) => completeItem(x, def, 'opt', {}, undefined, NOW));
+    expect(summarizeForList(s)).toEqual({ task: 'Test task', status: 'active', phase: 'PLAN', progress: { completed: 1, total: 4 } });
+  });
+});

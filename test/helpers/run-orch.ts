@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI, as users run it. */
+export const ORCH_CLI = fileURLToPath(new URL('../../client/cli.js', import.meta.url));
+
+export interface OrchResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment every spawned `orch` gets: the caller's, minus variables that would point it at
+ * another repo or session, plus what the test passes.
+ */
+export function orchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.ORCH_SESSION;
+  delete env.ORCH_ROOT;
+  env.ORCH_IDLE_TIMEOUT_MS ??= '120000';
+  return { ...env, ...extra };
+}
+
+/** Spawns the built `orch` with `args` in `cwd` and collects its output. */
+export function runOrch(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<OrchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ORCH_CLI, ...args], { cwd: opts.cwd, env: orchEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`orch ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30000} ms\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 30000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs orch with `--json` and parses stdout (which must be exactly one JSON document). */
+export async function runOrchJson<T = any>(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number | null; json: T; stderr: string }> {
+  const r = await runOrch([...args, '--json'], opts);
+  let json: T;
+  try {
+    json = JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`orch ${args.join(' ')} --json printed non-JSON (exit ${r.code}):\n${r.stdout}\n--- stderr:\n${r.stderr}`);
+  }
+  return { code: r.code, json, stderr: r.stderr };
+}
+
+/** Stops the repo's daemon, if any (used in afterEach). */
+export async function stopDaemon(root: string): Promise<void> {
+  await runOrch(['daemon', 'stop', '--root', root], { cwd: root });
+}
