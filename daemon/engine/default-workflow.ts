@@ -59,7 +59,7 @@ phases:
 
       - id: write_plan
         name: "Write the plan"
-        description: "Write the approach, the files to change and the tests to add to {{docs_dir}}/plan.md."
+        description: "Write the approach, the files to change and the tests to add to docs/plan.md (docs_dir setting)."
         step_type: required
         verification:
           type: file_exists
@@ -84,7 +84,7 @@ phases:
     items:
       - id: write_tests
         name: "Write tests"
-        description: "Add or update tests (under {{tests_dir}}) that fail without the change."
+        description: "Add or update tests (in the tests_dir folder) that fail without the change."
 
       - id: implement
         name: "Implement the change"

@@ -47,7 +47,10 @@ export function toPlain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toPlain);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = toPlain(v);
+    // defineProperty, because a "__proto__" key in a file must stay data, not become a prototype.
+    for (const [k, v] of Object.entries(value)) {
+      Object.defineProperty(out, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return value;

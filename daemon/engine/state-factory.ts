@@ -38,15 +38,15 @@ export function createInitialState(def: WorkflowDef, opts: InitialStateOptions):
   const phases: Record<string, PhaseState> = {};
   for (const phase of def.phases) {
     const items: Record<string, ItemState> = {};
-    for (const item of phase.items) items[item.id] = pendingItem(item.id);
+    for (const item of phase.items) setOwn(items, item.id, pendingItem(item.id));
     const isFirst = phase === first;
-    phases[phase.id] = {
+    setOwn(phases, phase.id, {
       id: phase.id,
       status: isFirst ? 'active' : 'pending',
       started_at: isFirst ? stamp : null,
       completed_at: null,
       items,
-    };
+    });
   }
   // Python writes both keys only when it has a workflow file; null values are left out.
   const metadata: Record<string, unknown> = {};
@@ -124,26 +124,7 @@ export function normaliseState(raw: Record<string, unknown>, fileLabel: string):
   if (!isRecord(rawPhases)) corrupt('phases is not an object');
   const phases: Record<string, PhaseState> = {};
   for (const [id, value] of Object.entries(rawPhases as Record<string, unknown>)) {
-    if (!isRecord(value) || !isRecord(value.items ?? {})) corrupt(`phases.${id} is not a phase object`);
-    const p = value as Record<string, unknown>;
-    const phaseStatus = p.status ?? 'pending';
-    if (!PHASE_STATUSES.includes(phaseStatus as string)) corrupt(`phases.${id}.status is ${JSON.stringify(phaseStatus)}`);
-    const items: Record<string, ItemState> = {};
-    for (const [itemId, item] of Object.entries((p.items ?? {}) as Record<string, unknown>)) {
-      if (!isRecord(item)) corrupt(`phases.${id}.items.${itemId} is not an object`);
-      const itemStatus = (item as Record<string, unknown>).status ?? 'pending';
-      if (!ITEM_STATUSES.includes(itemStatus as string)) {
-        corrupt(`phases.${id}.items.${itemId}.status is ${JSON.stringify(itemStatus)}`);
-      }
-      items[itemId] = itemStateFrom(itemId, item as Record<string, unknown>);
-    }
-    phases[id] = {
-      id: (p.id ?? id) as string,
-      status: phaseStatus as PhaseState['status'],
-      started_at: (p.started_at ?? null) as string | null,
-      completed_at: (p.completed_at ?? null) as string | null,
-      items,
-    };
+    setOwn(phases, id, phaseStateFrom(id, value, corrupt));
   }
   const def = raw.workflow_definition;
   if (def !== undefined && def !== null && !isRecord(def)) corrupt('workflow_definition is not an object');
@@ -163,6 +144,28 @@ export function normaliseState(raw: Record<string, unknown>, fileLabel: string):
     metadata: isRecord(raw.metadata) ? raw.metadata : {},
     workflow_definition: isRecord(def) ? workflowDefFrom(def) : null,
     constraints: Array.isArray(raw.constraints) ? (raw.constraints as string[]) : [],
+  };
+}
+
+function phaseStateFrom(id: string, value: unknown, corrupt: (what: string) => never): PhaseState {
+  if (!isRecord(value) || !isRecord(value.items ?? {})) corrupt(`phases.${id} is not a phase object`);
+  const p = value as Record<string, unknown>;
+  const status = p.status ?? 'pending';
+  if (!PHASE_STATUSES.includes(status as string)) corrupt(`phases.${id}.status is ${JSON.stringify(status)}`);
+  const items: Record<string, ItemState> = {};
+  for (const [itemId, item] of Object.entries((p.items ?? {}) as Record<string, unknown>)) {
+    const itemStatus = isRecord(item) ? (item.status ?? 'pending') : undefined;
+    if (!ITEM_STATUSES.includes(itemStatus as string)) {
+      corrupt(`phases.${id}.items.${itemId} is not an item object with a known status`);
+    }
+    setOwn(items, itemId, itemStateFrom(itemId, item as Record<string, unknown>));
+  }
+  return {
+    id: (p.id ?? id) as string,
+    status: status as PhaseState['status'],
+    started_at: (p.started_at ?? null) as string | null,
+    completed_at: (p.completed_at ?? null) as string | null,
+    items,
   };
 }
 
@@ -240,6 +243,11 @@ function verificationDefFrom(r: Record<string, unknown>): VerificationDef {
     expect_exit_code: (r.expect_exit_code ?? 0) as number,
     description: (r.description ?? null) as string | null,
   };
+}
+
+// Ids come from files; defineProperty keeps an id like "__proto__" an ordinary key.
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

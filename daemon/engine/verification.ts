@@ -4,9 +4,10 @@
  * minutes), then hands the outcome to the pure `completeItem`. Also the builders for the stored
  * `verification_result` / `gate_result` shapes (reference §2.3), so both halves agree on them.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { parse, type ParseEntry } from 'shell-quote';
 import { OrchError } from '../errors.js';
 import { utcOffset } from './time.js';
@@ -65,9 +66,8 @@ async function realpathLoose(p: string, hops = 0): Promise<string> {
   }
   const link = await fs.readlink(p).catch(() => null);
   if (link !== null && hops < 40) return realpathLoose(path.resolve(path.dirname(p), link), hops + 1);
-  const parent = path.dirname(p);
-  if (parent === p) return p;
-  return path.join(await realpathLoose(parent, hops), path.basename(p));
+  if (path.dirname(p) === p) return p;
+  return path.join(await realpathLoose(path.dirname(p), hops), path.basename(p));
 }
 
 function isInside(root: string, target: string): boolean {
@@ -81,9 +81,7 @@ function isInside(root: string, target: string): boolean {
  */
 export async function checkFileExists(repoRoot: string, relPath: string): Promise<FileExistsResult> {
   const timestamp = utcOffset();
-  if (relPath.includes('\0')) {
-    throw new OrchError('InvalidArgument', 'The verification path contains a NUL character; fix the path in the workflow file.');
-  }
+  if (relPath.includes('\0')) throw new OrchError('InvalidArgument', 'The verification path contains a NUL character; fix it in the workflow file.');
   const root = await fs.realpath(repoRoot);
   const target = await realpathLoose(path.resolve(root, relPath));
   if (!isInside(root, target)) {
@@ -186,7 +184,12 @@ class ProcessRun {
 
   start(): void {
     // detached: the child leads a new process group, so a timeout can kill its children too.
-    const child = spawn(this.cmd.file, this.cmd.args, { cwd: this.opts.cwd, detached: true, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    try {
+      child = spawn(this.cmd.file, this.cmd.args, { cwd: this.opts.cwd, detached: true, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      return this.finish({ code: null, signal: null, spawnError: spawnErrorText(e, this.cmd.file) }); // e.g. a NUL byte in an argument
+    }
     this.pid = child.pid;
     child.stdout.on('data', (b: Buffer) => this.out.push(b));
     child.stderr.on('data', (b: Buffer) => this.err.push(b));
@@ -257,13 +260,11 @@ export async function runCommand(command: string, opts: RunOptions): Promise<Com
   return new Promise((resolve) => new ProcessRun(parsed, opts, resolve).start());
 }
 
+type CommandResultInput = { command: string; originalCommand: string; run: CommandRunResult; timestamp: string };
+
 /** The stored `verification_result` of a command verification. */
-export function commandVerificationResult(input: {
-  command: string;
-  originalCommand: string;
-  run: CommandRunResult;
-  timestamp: string;
-}): Record<string, unknown> {
+export function commandVerificationResult(input: CommandResultInput): Record<string, unknown> {
+  const { run } = input;
   let commandArgs: string[] = [];
   try {
     const parsed = parseCommand(input.command);
@@ -271,7 +272,6 @@ export function commandVerificationResult(input: {
   } catch {
     // Unparseable commands never run, so there are no args to record.
   }
-  const { run } = input;
   return {
     type: 'command',
     timestamp: input.timestamp,

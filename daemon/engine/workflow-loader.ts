@@ -28,15 +28,25 @@ export interface LoadedWorkflowFile extends ParsedWorkflow {
 type Path = (string | number)[];
 type Rec = Record<string, unknown>;
 
-const TOP_KEYS = ['name', 'version', 'description', 'phases', 'settings'];
-const PHASE_KEYS = ['id', 'name', 'description', 'agent', 'executor', 'items', 'exit_gate', 'notes',
-  'required_reviews', 'phase_type', 'intended_tools'];
-const ITEM_KEYS = ['id', 'name', 'description', 'required', 'skippable', 'skip_conditions', 'verification',
-  'agent', 'notes', 'step_type', 'evidence_schema', 'evidence_prompt'];
-const VERIFICATION_KEYS = ['type', 'path', 'command', 'expect_exit_code', 'description'];
-const STEP_TYPES = ['gate', 'required', 'documented', 'flexible'];
-const VERIFICATION_TYPES = ['none', 'file_exists', 'command', 'manual_gate'];
-const PHASE_TYPES = ['strict', 'guided', 'autonomous'];
+// How each known key is checked, in the model's field order: `text` is a required string, `text?` a
+// string or null, `texts` a list of strings, an array lists the allowed values, `nested` has its own
+// method. Any other key is unknown and gets a warning.
+type Check = 'text' | 'text?' | 'texts' | 'bool' | 'int' | 'nested' | readonly (string | null)[];
+const TOP: Record<string, Check> = { name: 'text', version: 'nested', description: 'text?', phases: 'nested', settings: 'nested' };
+const PHASE: Record<string, Check> = {
+  id: 'text', name: 'text', description: 'text?', agent: 'text?', executor: 'text?', items: 'nested',
+  exit_gate: [null, 'human_approval'], notes: 'texts', required_reviews: 'texts',
+  phase_type: ['strict', 'guided', 'autonomous'], intended_tools: 'texts',
+};
+const ITEM: Record<string, Check> = {
+  id: 'text', name: 'text', description: 'text?', required: 'bool', skippable: 'bool', skip_conditions: 'texts',
+  verification: 'nested', agent: 'text?', notes: 'texts', step_type: ['gate', 'required', 'documented', 'flexible'],
+  evidence_schema: 'text?', evidence_prompt: 'text?',
+};
+const VERIFICATION: Record<string, Check> = {
+  type: ['none', 'file_exists', 'command', 'manual_gate'], path: 'text?', command: 'text?', expect_exit_code: 'int',
+  description: 'text?',
+};
 const TEMPLATE_VAR = /\{\{(\w+)\}\}/g;
 
 /** The Python `workflow_yaml_checksum`: the first 16 hex chars of sha256 over the file's bytes. */
@@ -50,10 +60,8 @@ export async function loadWorkflowFile(absPath: string): Promise<LoadedWorkflowF
   try {
     bytes = await readFile(absPath);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new OrchError('WorkflowNotFound', `Workflow file not found: ${absPath}.`, { file: absPath });
-    }
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new OrchError('WorkflowNotFound', `Workflow file not found: ${absPath}.`, { file: absPath });
   }
   return { ...parseWorkflowText(bytes.toString('utf8'), absPath), checksum: workflowFileChecksum(bytes) };
 }
@@ -72,25 +80,18 @@ export function parseWorkflowText(text: string, fileLabel: string): ParsedWorkfl
     customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
   });
   const v = new Validator(fileLabel, doc, lineCounter, text);
-  for (const e of doc.errors) v.errors.push(v.yamlMessage(e.message, e.linePos?.[0], 'YAML syntax error'));
-  for (const w of doc.warnings) v.warnings.push(v.yamlMessage(w.message, w.linePos?.[0], 'YAML warning'));
-  let data: unknown;
-  if (v.errors.length === 0) {
-    try {
-      data = doc.toJS({ maxAliasCount: 1000 });
-    } catch (err) {
-      v.error([], `cannot be read: ${(err as Error).message}`);
-    }
-    if (v.errors.length === 0) v.checkTop(data);
+  for (const e of doc.errors) v.yamlProblem(v.errs, e.message, e.linePos?.[0], 'YAML syntax error');
+  for (const w of doc.warnings) v.yamlProblem(v.warns, w.message, w.linePos?.[0], 'YAML warning');
+  // Validation needs a syntactically sound document; alias bombs make toJS throw.
+  const data = v.errs.length === 0 ? v.toJS() : undefined;
+  if (v.errs.length === 0) v.checkTop(data);
+  if (v.errs.length > 0) {
+    const errors = sorted(v.errs);
+    const list = errors.map((e) => `\n  - ${e}`).join('');
+    const count = `${errors.length} problem${errors.length === 1 ? '' : 's'}`;
+    throw new OrchError('InvalidWorkflow', `${fileLabel} is not a valid workflow (${count}):${list}`, { file: fileLabel, errors });
   }
-  if (v.errors.length > 0) {
-    const list = v.errors.map((e) => `\n  - ${e}`).join('');
-    throw new OrchError('InvalidWorkflow', `${fileLabel} is not a valid workflow (${v.errors.length} problem${v.errors.length === 1 ? '' : 's'}):${list}`, {
-      file: fileLabel,
-      errors: v.errors,
-    });
-  }
-  return { def: applyValidators(workflowDefFrom(data as Rec)), warnings: v.warnings };
+  return { def: applyValidators(workflowDefFrom(data as Rec)), warnings: sorted(v.warns) };
 }
 
 // Pydantic's validators: gate/required steps can never be optional or skipped, and a manual gate
@@ -108,9 +109,16 @@ function applyValidators(def: WorkflowDef): WorkflowDef {
   return def;
 }
 
+type Finding = { line: number; col: number; text: string };
+
+// Problems are reported in file order, whatever order the checks ran in.
+function sorted(findings: Finding[]): string[] {
+  return [...findings].sort((a, b) => a.line - b.line || a.col - b.col).map((f) => f.text);
+}
+
 class Validator {
-  readonly errors: string[] = [];
-  readonly warnings: string[] = [];
+  readonly errs: Finding[] = [];
+  readonly warns: Finding[] = [];
   private readonly itemIds = new Map<string, string>();
 
   constructor(
@@ -120,33 +128,47 @@ class Validator {
     private readonly text: string,
   ) {}
 
-  yamlMessage(message: string, pos: { line: number; col: number } | undefined, kind: string): string {
+  yamlProblem(list: Finding[], message: string, pos: { line: number; col: number } | undefined, kind: string): void {
     const first = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    return `${this.file}:${pos?.line ?? 1}:${pos?.col ?? 1}: ${kind}: ${first}`;
+    const { line, col } = pos ?? { line: 1, col: 1 };
+    list.push({ line, col, text: `${this.file}:${line}:${col}: ${kind}: ${first}` });
+  }
+
+  toJS(): unknown {
+    try {
+      return this.doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      return this.error([], `cannot be read: ${(err as Error).message}`);
+    }
   }
 
   error(path: Path, message: string, atKey = false): void {
-    this.errors.push(`${this.where(path, atKey)}: ${pathText(path) || 'top level'}: ${message}`);
+    this.add(this.errs, path, atKey, `${pathText(path) || 'top level'}: ${message}`);
+  }
+
+  private warn(path: Path, message: string, atKey = false): void {
+    this.add(this.warns, path, atKey, `${pathText(path)}: ${message}`);
+  }
+
+  private add(list: Finding[], path: Path, atKey: boolean, text: string): void {
+    const { line, col } = this.lines.linePos(this.locate(path, atKey)?.range?.[0] ?? 0);
+    list.push({ line, col, text: `${this.file}:${line}:${col}: ${text}` });
   }
 
   checkTop(value: unknown): void {
     if (!isRec(value)) {
-      this.error([], 'must be a mapping with name, version and phases (the file is empty or holds something else)');
-      return;
+      return this.error([], 'must be a mapping with name, version and phases (the file is empty or holds something else)');
     }
-    this.unknownKeys(value, [], TOP_KEYS);
-    this.requiredString(value, [], 'name');
+    this.checkFields(value, [], TOP);
     if (value.version !== undefined && typeof value.version !== 'string') {
       const hint = typeof value.version === 'number' ? `; quote it, e.g. version: "${this.source(['version'])}"` : '';
       this.error(['version'], `must be a string${hint}`);
     }
-    this.optionalString(value, [], 'description');
     const settings = value.settings ?? {};
     if (!isRec(settings)) this.error(['settings'], 'must be a mapping of setting names to values');
     else this.jsonValues(settings, ['settings']);
     if (!Array.isArray(value.phases) || value.phases.length === 0) {
-      this.error(['phases'], 'must be a non-empty list of phases (each with id, name and items)', value.phases === undefined);
-      return;
+      return this.error(['phases'], 'must be a non-empty list of phases (each with id, name and items)', value.phases === undefined);
     }
     const phaseIds = new Set<string>();
     value.phases.forEach((p, i) => this.checkPhase(p, ['phases', i], phaseIds, isRec(settings) ? settings : {}));
@@ -154,21 +176,12 @@ class Validator {
 
   private checkPhase(phase: unknown, path: Path, seen: Set<string>, settings: Rec): void {
     if (!isRec(phase)) return this.error(path, 'must be a mapping with id, name and items');
-    this.unknownKeys(phase, path, PHASE_KEYS);
-    if (this.requiredString(phase, path, 'id')) {
-      const id = phase.id as string;
-      if (!isPythonUpper(id)) {
-        this.error([...path, 'id'], `must be upper-case (at least one letter, no lower-case letters), e.g. PLAN or PLAN_2; got ${JSON.stringify(id)}`);
-      } else if (seen.has(id)) this.error([...path, 'id'], `duplicates phase id ${JSON.stringify(id)}; phase ids must be unique`);
-      seen.add(id);
-    }
-    this.requiredString(phase, path, 'name');
-    for (const key of ['description', 'agent', 'executor']) this.optionalString(phase, path, key);
-    if (phase.exit_gate !== undefined && phase.exit_gate !== null && phase.exit_gate !== 'human_approval') {
-      this.error([...path, 'exit_gate'], `must be human_approval or null; got ${JSON.stringify(phase.exit_gate)}`);
-    }
-    for (const key of ['notes', 'required_reviews', 'intended_tools']) this.stringList(phase, path, key);
-    this.oneOf(phase, path, 'phase_type', PHASE_TYPES);
+    this.checkFields(phase, path, PHASE);
+    const id = typeof phase.id === 'string' ? phase.id : null;
+    const upper = 'must be upper-case (a letter, no lower-case letters), e.g. PLAN or PLAN_2';
+    if (id !== null && !isPythonUpper(id)) this.error([...path, 'id'], `${upper}; got ${JSON.stringify(id)}`);
+    else if (id !== null && seen.has(id)) this.error([...path, 'id'], `duplicates phase id ${JSON.stringify(id)}; phase ids must be unique`);
+    if (id !== null) seen.add(id);
     const items = phase.items ?? [];
     if (!Array.isArray(items)) return this.error([...path, 'items'], 'must be a list of checklist items');
     items.forEach((item, i) => this.checkItem(item, [...path, 'items', i], settings));
@@ -176,76 +189,65 @@ class Validator {
 
   private checkItem(item: unknown, path: Path, settings: Rec): void {
     if (!isRec(item)) return this.error(path, 'must be a mapping with id and name');
-    this.unknownKeys(item, path, ITEM_KEYS);
-    if (this.requiredString(item, path, 'id')) this.checkItemId(item.id as string, [...path, 'id']);
-    this.requiredString(item, path, 'name');
-    for (const key of ['description', 'agent', 'evidence_schema', 'evidence_prompt']) this.optionalString(item, path, key);
-    for (const key of ['required', 'skippable']) {
-      if (item[key] !== undefined && typeof item[key] !== 'boolean') this.error([...path, key], 'must be true or false');
-    }
-    for (const key of ['skip_conditions', 'notes']) this.stringList(item, path, key);
-    this.oneOf(item, path, 'step_type', STEP_TYPES);
+    this.checkFields(item, path, ITEM);
+    if (typeof item.id === 'string') this.checkItemId(item.id, [...path, 'id']);
     if (item.verification !== undefined) this.checkVerification(item.verification, [...path, 'verification'], settings);
   }
 
   private checkItemId(id: string, path: Path): void {
+    const quoted = JSON.stringify(id);
     if (!/^[\p{L}\p{N}_]*[\p{L}\p{N}][\p{L}\p{N}_]*$/u.test(id) || id === '__proto__') {
-      return this.error(path, `must contain only letters, digits and underscores (no hyphens or spaces); got ${JSON.stringify(id)}`);
+      return this.error(path, `must contain only letters, digits and underscores (no hyphens or spaces); got ${quoted}`);
     }
     const first = this.itemIds.get(id);
-    if (first !== undefined) return this.error(path, `duplicates item id ${JSON.stringify(id)} (first used at ${first}); item ids must be unique across the workflow`);
+    if (first !== undefined) {
+      return this.error(path, `duplicates item id ${quoted} (first used at ${first}); item ids must be unique across the workflow`);
+    }
     this.itemIds.set(id, pathText(path));
-    // State files keep items in a JS object, where integer-like keys always sort first.
-    if (/^(0|[1-9]\d*)$/.test(id)) this.warn(path, `item id ${JSON.stringify(id)} is all digits, so it will be listed before the other items in state.json; prefer a name`);
+    // State files keep items in a JS object, where integer-like keys always come first.
+    if (/^(0|[1-9]\d*)$/.test(id)) this.warn(path, `item id ${quoted} is all digits, so state.json will list it before the other items`);
   }
 
   private checkVerification(ver: unknown, path: Path, settings: Rec): void {
     if (!isRec(ver)) return this.error(path, 'must be a mapping with a type (none, file_exists, command or manual_gate)');
-    this.unknownKeys(ver, path, VERIFICATION_KEYS);
-    this.oneOf(ver, path, 'type', VERIFICATION_TYPES);
-    for (const key of ['path', 'command', 'description']) this.optionalString(ver, path, key);
-    if (ver.expect_exit_code !== undefined && !Number.isInteger(ver.expect_exit_code)) {
-      this.error([...path, 'expect_exit_code'], 'must be an integer exit code (default 0)');
-    }
+    this.checkFields(ver, path, VERIFICATION);
     for (const [type, key] of [['file_exists', 'path'], ['command', 'command']] as const) {
-      if (ver.type === type && (typeof ver[key] !== 'string' || ver[key].trim() === '')) {
-        this.error(ver[key] === undefined ? path : [...path, key], `type ${type} needs a non-empty ${key}`);
-      }
-    }
-    for (const key of ['path', 'command']) {
       const value = ver[key];
-      if (typeof value !== 'string') continue;
-      for (const m of value.matchAll(TEMPLATE_VAR)) {
-        if (!Object.hasOwn(settings, m[1] as string)) this.warn([...path, key], `{{${m[1]}}} is not defined in settings, so it will be left as-is`);
+      if (ver.type === type && (typeof value !== 'string' || value.trim() === '')) {
+        this.error(value === undefined ? path : [...path, key], `type ${type} needs a non-empty ${key}`);
+      }
+      for (const m of typeof value === 'string' ? value.matchAll(TEMPLATE_VAR) : []) {
+        if (!Object.hasOwn(settings, m[1] as string)) this.warn([...path, key], `{{${m[1]}}} is not defined in settings, so it is left as-is`);
       }
     }
   }
 
-  private requiredString(obj: Rec, path: Path, key: string): boolean {
-    if (typeof obj[key] === 'string') return true;
-    const missing = obj[key] === undefined || obj[key] === null;
-    this.error(missing ? path : [...path, key], missing ? `${key} is required (a string)` : `${key} must be a string`);
-    return false;
-  }
-
-  private optionalString(obj: Rec, path: Path, key: string): void {
-    const value = obj[key];
-    if (value !== undefined && value !== null && typeof value !== 'string') this.error([...path, key], 'must be a string or null');
-  }
-
-  private stringList(obj: Rec, path: Path, key: string): void {
-    const value = obj[key];
-    if (value === undefined) return;
-    if (!Array.isArray(value)) return this.error([...path, key], 'must be a list of strings');
-    value.forEach((s, i) => {
-      if (typeof s !== 'string') this.error([...path, key, i], 'must be a string');
-    });
-  }
-
-  private oneOf(obj: Rec, path: Path, key: string, allowed: string[]): void {
-    const value = obj[key];
-    if (value !== undefined && !allowed.includes(value as string)) {
-      this.error([...path, key], `must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
+  private checkFields(obj: Rec, path: Path, fields: Record<string, Check>): void {
+    for (const key of Object.keys(obj)) {
+      if (!Object.hasOwn(fields, key)) {
+        this.warn([...path, key], `unknown key ${JSON.stringify(key)} is ignored (known keys: ${Object.keys(fields).join(', ')})`, true);
+      }
+    }
+    for (const [key, check] of Object.entries(fields)) {
+      const value = obj[key];
+      const at = [...path, key];
+      if (check === 'text' && typeof value !== 'string') {
+        if (value === undefined || value === null) this.error(path, `${key} is required (a string)`);
+        else this.error(at, 'must be a string');
+      } else if (value === undefined || check === 'text' || check === 'nested') {
+        continue;
+      } else if (Array.isArray(check)) {
+        if (!check.includes(value as string)) this.error(at, `must be one of ${check.map(String).join(', ')}; got ${JSON.stringify(value)}`);
+      } else if (check === 'text?' && value !== null && typeof value !== 'string') {
+        this.error(at, 'must be a string or null');
+      } else if (check === 'bool' && typeof value !== 'boolean') {
+        this.error(at, 'must be true or false');
+      } else if (check === 'int' && !Number.isInteger(value)) {
+        this.error(at, 'must be an integer (default 0)');
+      } else if (check === 'texts') {
+        if (!Array.isArray(value)) this.error(at, 'must be a list of strings');
+        else value.forEach((s, i) => typeof s !== 'string' && this.error([...at, i], 'must be a string'));
+      }
     }
   }
 
@@ -257,27 +259,9 @@ class Validator {
     }
   }
 
-  private unknownKeys(obj: Rec, path: Path, known: string[]): void {
-    for (const key of Object.keys(obj)) {
-      if (!known.includes(key)) {
-        this.warn([...path, key], `unknown key ${JSON.stringify(key)} is ignored (known keys: ${known.join(', ')})`, true);
-      }
-    }
-  }
-
-  private warn(path: Path, message: string, atKey = false): void {
-    this.warnings.push(`${this.where(path, atKey)}: ${pathText(path)}: ${message}`);
-  }
-
-  private where(path: Path, atKey: boolean): string {
-    const node = this.locate(path, atKey);
-    const { line, col } = this.lines.linePos(node?.range?.[0] ?? 0);
-    return `${this.file}:${line}:${col}`;
-  }
-
   private source(path: Path): string {
-    const range = this.locate(path, false)?.range;
-    return range ? this.text.slice(range[0], range[1]).trim() : '';
+    const range = this.locate(path, false)?.range ?? [0, 0];
+    return this.text.slice(range[0], range[1]).trim();
   }
 
   // The node at `path` (or its key), else the deepest ancestor found: merges and aliases can hide

@@ -128,5 +128,7 @@ describe('parseStateFile', () => {
     expect(prd.message).toMatch(/workflow_id/);
     const badStatus = JSON.stringify({ workflow_id: 'w', workflow_type: 't', task_description: 'x', current_phase_id: 'P', phases: {}, status: 'weird' });
     expect(corruptError(() => parseStateFile(badStatus, 'state.json')).message).toMatch(/status/);
+    const badItem = JSON.stringify({ workflow_id: 'w', workflow_type: 't', task_description: 'x', current_phase_id: 'P', phases: { P: { items: { a: { status: 'done' } } } } });
+    expect(corruptError(() => parseStateFile(badItem, 'state.json')).message).toMatch(/phases\.P\.items\.a/);
   });
 });
