@@ -17,6 +17,12 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   start: () => import('./commands/start.js'),
   status: () => import('./commands/status.js'),
   sessions: () => import('./commands/sessions.js'),
+  complete: () => import('./commands/complete.js'),
+  skip: () => import('./commands/skip.js'),
+  'approve-item': () => import('./commands/approve-item.js'),
+  approve: () => import('./commands/approve.js'),
+  advance: () => import('./commands/advance.js'),
+  finish: () => import('./commands/finish.js'),
   daemon: () => import('./commands/daemon.js'),
 };
 

@@ -2,6 +2,7 @@ import type { RepoPaths } from '../protocol/paths.js';
 import type { DaemonConfig } from './config.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import type { Logger } from './logger.js';
+import type { SessionIndex } from './session-index.js';
 import type { SessionStore } from './session-store.js';
 
 /** What handlers and services share. A leaf: type imports only. */
@@ -10,6 +11,8 @@ export interface DaemonContext {
   readonly paths: RepoPaths;
   readonly log: Logger;
   readonly store: SessionStore;
+  /** Cached per-session summaries for listing. */
+  readonly index: SessionIndex;
   /** Per-session mutexes, plus the key `repo` for repo-level files. */
   readonly locks: KeyedMutex;
   readonly instanceId: string;

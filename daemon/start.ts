@@ -11,8 +11,7 @@ import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonContext } from './context.js';
 import { writeDurable } from './durable-write.js';
-import { registerDaemonHandlers } from './handlers/daemon.js';
-import { registerSessionHandlers } from './handlers/session.js';
+import { registerAllHandlers } from './handlers/index.js';
 import { randomHex } from './ids.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { IdleTimer, ownershipLost, waitUntil } from './lifecycle.js';
@@ -110,14 +109,13 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
 
   const idle = new IdleTimer(config.idleTimeoutMs, () => void shutdown(`idle for ${config.idleTimeoutMs} ms`));
   const ctx: DaemonContext = {
-    config, paths, log, store, locks, instanceId, startedAt, socketPath, lastExitReason,
+    config, paths, log, store, index, locks, instanceId, startedAt, socketPath, lastExitReason,
     connections: () => sockets.connections.size,
     requestShutdown: (reason) => void setImmediate(() => void shutdown(reason)),
   };
   const sockets = createSocketServer(log, config.maxMessageBytes, {
     register(conn: MessageConnection, connLog: Logger) {
-      registerDaemonHandlers(conn, ctx, connLog, idle.track);
-      registerSessionHandlers(conn, ctx, index, connLog, idle.track);
+      registerAllHandlers(conn, ctx, connLog, idle.track);
     },
     onCountChange: (n) => idle.setConnections(n),
   });

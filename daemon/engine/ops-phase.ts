@@ -97,7 +97,7 @@ export function approvePhase(state: WorkflowState, def: WorkflowDef, phaseId: st
   assertOpen(state);
   const id = phaseId ?? state.current_phase_id;
   if (!def.phases.some((p) => p.id === id)) {
-    throw new OrchError('InvalidArgument', `Phase ${id} does not exist; the phases are ${def.phases.map((p) => p.id).join(', ')}.`, { phase: id });
+    throw new OrchError('InvalidTransition', `Phase ${id} does not exist; the phases are ${def.phases.map((p) => p.id).join(', ')}.`, { phase: id });
   }
   const next = beginChange(state, now);
   next.metadata[`phase_${id}_approved`] = true;

@@ -57,7 +57,7 @@ function assertSkippable(loc: LocatedItem, opts: SkipOptions): void {
   const length = opts.reason.trim().length;
   if (isGate && length < MIN_FORCE_GATE_REASON_CHARS) {
     throw new OrchError(
-      'InvalidArgument',
+      'InvalidTransition',
       `Force-skipping a gate requires a detailed reason (at least ${MIN_FORCE_GATE_REASON_CHARS} characters). Got ${length}.`,
       { itemId: id, length },
     );
@@ -80,7 +80,7 @@ function rejected(state: WorkflowState, loc: LocatedItem, reason: string, proble
     itemId: loc.itemDef.id,
     details: { reason, error: problem },
   });
-  const error = new OrchError('InvalidArgument', `Skip reasoning rejected: ${problem}.`, { itemId: loc.itemDef.id });
+  const error = new OrchError('InvalidTransition', `Skip reasoning rejected: ${problem}.`, { itemId: loc.itemDef.id });
   return { state: structuredClone(state), events: [event], message: error.message, error };
 }
 
@@ -97,7 +97,7 @@ export function skipItem(state: WorkflowState, def: WorkflowDef, itemId: string,
     const problem = documentedReasonProblem(opts.reason);
     if (problem !== undefined) return rejected(state, loc, opts.reason, problem, now);
   } else if (opts.reason.trim().length < MIN_SKIP_REASON_CHARS) {
-    throw new OrchError('InvalidArgument', `Skip reason must be at least ${MIN_SKIP_REASON_CHARS} characters; say why the item does not apply.`, {
+    throw new OrchError('InvalidTransition', `Skip reason must be at least ${MIN_SKIP_REASON_CHARS} characters; say why the item does not apply.`, {
       itemId,
       length: opts.reason.trim().length,
     });

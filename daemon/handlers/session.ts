@@ -10,13 +10,13 @@ import { REPO_LOCK, type DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { handle, optionalBool, optionalString, optionalStringArray, requireString } from '../rpc.js';
-import type { SessionIndex } from '../session-index.js';
 import { sessionStatus, startSession } from '../session-service.js';
 import type { Tracker } from './tracker.js';
 
 type Params = Record<string, unknown>;
 
-export function registerSessionHandlers(conn: MessageConnection, ctx: DaemonContext, index: SessionIndex, log: Logger, track: Tracker): void {
+export function registerSessionHandlers(conn: MessageConnection, ctx: DaemonContext, log: Logger, track: Tracker): void {
+  const index = ctx.index;
   handle(conn, log, SessionStartRequest, async (p) => {
     const q = p as unknown as Params;
     return startSession(ctx, {

@@ -145,7 +145,7 @@ describe('approvePhase', () => {
   });
 
   test('refuses a phase that does not exist', () => {
-    expect(refusal(() => approvePhase(fresh(), def, 'NOPE', NOW)).errorName).toBe('InvalidArgument');
+    expect(refusal(() => approvePhase(fresh(), def, 'NOPE', NOW)).errorName).toBe('InvalidTransition');
   });
 });
 

@@ -81,8 +81,8 @@ describe('skipItem', () => {
   });
 
   test('a flexible item needs at least 10 characters after trimming', () => {
-    expect(skipRefusal('flex', '   too short   ').errorName).toBe('InvalidArgument');
-    expect(skipRefusal('flex', '').errorName).toBe('InvalidArgument');
+    expect(skipRefusal('flex', '   too short   ').errorName).toBe('InvalidTransition');
+    expect(skipRefusal('flex', '').errorName).toBe('InvalidTransition');
   });
 
   test('a documented item logs skip_validated {reason_length} before item_skipped', () => {
@@ -98,7 +98,7 @@ describe('skipItem', () => {
 
   test('a documented item refuses reasons under 50 characters, logging skip_rejected', () => {
     const r = skipItem(fresh(), def, 'docd', { reason: 'This one is not needed for this change' }, NOW);
-    expect(r.error?.errorName).toBe('InvalidArgument');
+    expect(r.error?.errorName).toBe('InvalidTransition');
     expect(r.events.map((e) => e.event_type)).toEqual(['skip_rejected']);
     expect(r.state.phases['PLAN']!.items['docd']!.status).toBe('pending');
   });
@@ -106,7 +106,7 @@ describe('skipItem', () => {
   test.each(['n/a', 'NA', ' none ', 'Not Needed', 'not applicable', 'skip', 'skipped', 'done', 'ok', 'okay', 'no',
     'nothing', 'TBD', 'later'])('the shallow phrase %j is rejected for documented items', (phrase) => {
     expect(documentedReasonProblem(phrase)).toMatch(/too shallow/);
-    expect(skipItem(fresh(), def, 'docd', { reason: phrase }, NOW).error?.errorName).toBe('InvalidArgument');
+    expect(skipItem(fresh(), def, 'docd', { reason: phrase }, NOW).error?.errorName).toBe('InvalidTransition');
   });
 
   test('shallow phrases are whole-string matches only', () => {
@@ -115,7 +115,7 @@ describe('skipItem', () => {
 
   test('a gate is refused without --force, with --force and a short reason, and skips with --force and 50 characters', () => {
     expect(skipRefusal('gate', LONG).errorName).toBe('InvalidTransition');
-    expect(skipRefusal('gate', 'forced but with a short reason', true).errorName).toBe('InvalidArgument');
+    expect(skipRefusal('gate', 'forced but with a short reason', true).errorName).toBe('InvalidTransition');
     const r = skipItem(fresh(), def, 'gate', { reason: LONG, force: true }, NOW);
     expect(r.message).toBe('Item gate force-skipped (gate verification bypassed)');
     expect(r.events.map((e) => [e.message, e.details['force_skipped']])).toEqual([['Force-skipped item: gate', true]]);

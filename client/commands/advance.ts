@@ -1,0 +1,26 @@
+import { PhaseAdvanceRequest } from '../../protocol/workflow.js';
+import type { CommandSpec } from '../command.js';
+import { usageError } from '../errors.js';
+import { printOperation } from '../print-operation.js';
+
+export const command: CommandSpec = {
+  name: 'advance',
+  summary: 'complete the current phase and start the next',
+  help: `Usage: orch advance [--force]
+
+Completes the current phase and starts the next one. Refused while required items are pending
+or failed, or while an exit gate awaits approval; the error lists each blocker. --force advances
+anyway and records that in the log. Advancing from the last phase completes it and points to
+orch finish.
+
+Example:
+  orch advance`,
+  options: { force: { type: 'boolean', short: 'f' } },
+  async run(ctx) {
+    if (ctx.positionals.length > 0) throw usageError('orch advance takes no arguments.');
+    const sessionId = ctx.sessionId();
+    const conn = await ctx.connect();
+    const result = await conn.sendRequest(PhaseAdvanceRequest, { sessionId, force: ctx.values.force === true ? true : undefined });
+    return printOperation(ctx, result);
+  },
+};

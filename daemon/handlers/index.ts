@@ -1,0 +1,16 @@
+import type { MessageConnection } from 'vscode-jsonrpc/node.js';
+import type { DaemonContext } from '../context.js';
+import type { Logger } from '../logger.js';
+import { registerDaemonHandlers } from './daemon.js';
+import { registerRecordHandlers } from './records.js';
+import { registerSessionHandlers } from './session.js';
+import type { Tracker } from './tracker.js';
+import { registerWorkflowHandlers } from './workflow.js';
+
+/** The wiring table: every request type the daemon serves, one register call per group. */
+export function registerAllHandlers(conn: MessageConnection, ctx: DaemonContext, log: Logger, track: Tracker): void {
+  registerDaemonHandlers(conn, ctx, log, track);
+  registerSessionHandlers(conn, ctx, log, track);
+  registerWorkflowHandlers(conn, ctx, log, track);
+  registerRecordHandlers(conn, ctx, log, track);
+}
