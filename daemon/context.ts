@@ -1,5 +1,6 @@
 import type { RepoPaths } from '../protocol/paths.js';
 import type { DaemonConfig } from './config.js';
+import type { DaemonEvents } from './events.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import type { Logger } from './logger.js';
 import type { SessionIndex } from './session-index.js';
@@ -13,6 +14,8 @@ export interface DaemonContext {
   readonly store: SessionStore;
   /** Cached per-session summaries for listing. */
   readonly index: SessionIndex;
+  /** Raised after changes are on disk. */
+  readonly events: DaemonEvents;
   /** Per-session mutexes, plus the key `repo` for repo-level files. */
   readonly locks: KeyedMutex;
   readonly instanceId: string;

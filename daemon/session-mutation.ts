@@ -48,6 +48,7 @@ export async function mutateSession(ctx: DaemonContext, id: string, op: (loaded:
     if (result.events.length > 0) {
       state = await saveSessionState(ctx.store, id, result.state, result.events);
       ctx.log.info({ session: id, events: result.events.map((e) => e.event_type) }, 'session changed');
+      ctx.events.emit('sessionChanged', { sessionId: id, external: false });
     }
     if (result.error) throw result.error;
     return {

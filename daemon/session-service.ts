@@ -89,7 +89,10 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
       workflowId: newWorkflowId(),
     });
     await ctx.locks.runExclusive(sessionId, () => saveSessionState(ctx.store, sessionId, state, initialEvents(state)));
+    const previous = await ctx.store.readCurrent();
     await ctx.store.writeCurrent(sessionId);
+    ctx.events.emit('sessionCreated', { sessionId });
+    ctx.events.emit('currentSwitched', { sessionId, previous });
     ctx.log.info({ session: sessionId, workflow: wf.path ?? 'bundled' }, 'session started');
     return {
       sessionId,

@@ -11,6 +11,7 @@ import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonContext } from './context.js';
 import { writeDurable } from './durable-write.js';
+import { DaemonEvents } from './events.js';
 import { registerAllHandlers } from './handlers/index.js';
 import { randomHex } from './ids.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -109,7 +110,7 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
 
   const idle = new IdleTimer(config.idleTimeoutMs, () => void shutdown(`idle for ${config.idleTimeoutMs} ms`));
   const ctx: DaemonContext = {
-    config, paths, log, store, index, locks, instanceId, startedAt, socketPath, lastExitReason,
+    config, paths, log, store, index, events: new DaemonEvents(), locks, instanceId, startedAt, socketPath, lastExitReason,
     connections: () => sockets.connections.size,
     requestShutdown: (reason) => void setImmediate(() => void shutdown(reason)),
   };

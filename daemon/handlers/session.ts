@@ -51,7 +51,10 @@ export function registerSessionHandlers(conn: MessageConnection, ctx: DaemonCont
         throw new OrchError('SessionNotFound', `There is no session ${id} in this repository; orch sessions lists them.`, { sessionId: id });
       }
       const previous = await ctx.store.readCurrent();
-      if (previous !== id) await ctx.store.writeCurrent(id);
+      if (previous !== id) {
+        await ctx.store.writeCurrent(id);
+        ctx.events.emit('currentSwitched', { sessionId: id, previous });
+      }
       log.info({ session: id, previous }, 'current session switched');
       return { sessionId: id, previous };
     });
