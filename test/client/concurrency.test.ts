@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const repos: TempRepo[] = [];
+afterEach(async () => {
+  for (const r of repos.splice(0)) {
+    await stopDaemon(r.root);
+    r.remove();
+  }
+});
+
+function repoWithWorkflow(yaml: string): TempRepo {
+  const r = makeTempRepo();
+  repos.push(r);
+  writeFileSync(join(r.root, 'workflow.yaml'), yaml);
+  return r;
+}
+
+function manyItems(n: number): string {
+  const items = Array.from({ length: n }, (_, i) => `      - id: item_${i}\n        name: "Item ${i}"\n`).join('');
+  return `name: "Many items"\nversion: "1.0"\nphases:\n  - id: WORK\n    name: "Work"\n    items:\n${items}`;
+}
+
+describe('concurrency', () => {
+  test('50 orch complete of 50 items launched at once all land in state.json and log.jsonl', async () => {
+    const r = repoWithWorkflow(manyItems(50));
+    const { json } = await runOrchJson(['start', 'Fifty at once'], { cwd: r.root });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => runOrch(['complete', `item_${i}`, '--notes', `done ${i}`, '-q'], { cwd: r.root, timeoutMs: 60_000 })),
+    );
+    for (const res of results) expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
+    const dir = join(r.root, '.orchestrator', 'sessions', json.sessionId);
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    const items = Object.values(state.phases.WORK.items) as { status: string; notes: string }[];
+    expect(items.filter((i) => i.status === 'completed')).toHaveLength(50);
+    const events = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const completed = events.filter((e) => e.event_type === 'item_completed').map((e) => e.item_id);
+    expect(new Set(completed).size).toBe(50);
+    expect(completed).toHaveLength(50);
+  });
+
+  test('a gate command that sleeps does not delay status of the same session', async () => {
+    const r = repoWithWorkflow(`name: "Slow gate"
+version: "1.0"
+phases:
+  - id: BUILD
+    name: "Build"
+    items:
+      - id: slow_gate
+        name: "Slow gate"
+        step_type: gate
+        verification:
+          type: command
+          command: "bash -c 'touch gate-started && sleep 4'"
+`);
+    await runOrch(['start', 'Slow gate'], { cwd: r.root });
+    let completeDone = false;
+    const complete = runOrch(['complete', 'slow_gate', '-q'], { cwd: r.root }).then((res) => {
+      completeDone = true;
+      return res;
+    });
+    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 10_000);
+    const started = Date.now();
+    const status = await runOrchJson(['status'], { cwd: r.root });
+    const statusMs = Date.now() - started;
+    expect(status.code).toBe(0);
+    expect(completeDone).toBe(false);
+    expect(status.json.items[0]).toMatchObject({ id: 'slow_gate', status: 'pending' });
+    const done = await complete;
+    expect(done.code).toBe(0);
+    expect(statusMs).toBeLessThan(4000);
+    const after = await runOrchJson(['status'], { cwd: r.root });
+    expect(after.json.items[0].status).toBe('completed');
+  });
+});
