@@ -23,6 +23,13 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   approve: () => import('./commands/approve.js'),
   advance: () => import('./commands/advance.js'),
   finish: () => import('./commands/finish.js'),
+  checkpoint: () => import('./commands/checkpoint.js'),
+  checkpoints: () => import('./commands/checkpoints.js'),
+  log: () => import('./commands/log.js'),
+  validate: () => import('./commands/validate.js'),
+  init: () => import('./commands/init.js'),
+  watch: () => import('./commands/watch.js'),
+  feedback: () => import('./commands/feedback.js'),
   daemon: () => import('./commands/daemon.js'),
 };
 

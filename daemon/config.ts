@@ -19,6 +19,14 @@ export interface DaemonConfig {
   readonly ownershipCheckMs: number;
   /** Largest accepted JSON-RPC message body, in bytes. */
   readonly maxMessageBytes: number;
+  /** `daemon.log` is rotated to `daemon.log.1` when it grows past this many bytes. */
+  readonly logMaxBytes: number;
+  /** How long a command run without a daemon (ORCH_DAEMON=0) waits for the single-writer lock. */
+  readonly cliLockTimeoutMs: number;
+  /** Why this daemon was started (`--reason`, passed by the client that spawned it), for `daemon status`. */
+  readonly startReason: string | null;
+  /** Unwritten notifications a subscriber may have before it is cut off and later resynced. */
+  readonly subscriberMaxPending: number;
 }
 
 const DEFAULTS = {
@@ -29,6 +37,9 @@ const DEFAULTS = {
   commandTimeoutMs: 300_000,
   ownershipCheckMs: 2000,
   maxMessageBytes: 1024 * 1024,
+  logMaxBytes: 5 * 1024 * 1024,
+  cliLockTimeoutMs: 30_000,
+  subscriberMaxPending: 256,
 };
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -41,10 +52,11 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return n;
 }
 
-/** Resolves the daemon's configuration for `root` from `ORCH_*` variables. */
-export function resolveConfig(root: string, env: NodeJS.ProcessEnv): DaemonConfig {
+/** Resolves the daemon's configuration for `root` from command-line arguments and `ORCH_*` variables. */
+export function resolveConfig(root: string, env: NodeJS.ProcessEnv, args: { startReason?: string | null } = {}): DaemonConfig {
   return Object.freeze({
     root,
+    startReason: args.startReason ?? null,
     idleTimeoutMs: intFromEnv(env, 'ORCH_IDLE_TIMEOUT_MS', DEFAULTS.idleTimeoutMs),
     logLevel: env.ORCH_LOG_LEVEL || DEFAULTS.logLevel,
     lockTimeoutMs: intFromEnv(env, 'ORCH_LOCK_TIMEOUT_MS', DEFAULTS.lockTimeoutMs),
@@ -52,5 +64,8 @@ export function resolveConfig(root: string, env: NodeJS.ProcessEnv): DaemonConfi
     commandTimeoutMs: intFromEnv(env, 'ORCH_COMMAND_TIMEOUT_MS', DEFAULTS.commandTimeoutMs),
     ownershipCheckMs: intFromEnv(env, 'ORCH_OWNERSHIP_CHECK_MS', DEFAULTS.ownershipCheckMs),
     maxMessageBytes: intFromEnv(env, 'ORCH_MAX_MESSAGE_BYTES', DEFAULTS.maxMessageBytes),
+    logMaxBytes: intFromEnv(env, 'ORCH_LOG_MAX_BYTES', DEFAULTS.logMaxBytes),
+    cliLockTimeoutMs: intFromEnv(env, 'ORCH_CLI_LOCK_TIMEOUT_MS', DEFAULTS.cliLockTimeoutMs),
+    subscriberMaxPending: intFromEnv(env, 'ORCH_SUBSCRIBER_MAX_PENDING', DEFAULTS.subscriberMaxPending),
   });
 }

@@ -2,6 +2,7 @@ import type { RepoPaths } from '../protocol/paths.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonEvents } from './events.js';
 import type { KeyedMutex } from './keyed-mutex.js';
+import type { LiveService } from './live/live-service.js';
 import type { Logger } from './logger.js';
 import type { SessionIndex } from './session-index.js';
 import type { SessionStore } from './session-store.js';
@@ -16,6 +17,8 @@ export interface DaemonContext {
   readonly index: SessionIndex;
   /** Raised after changes are on disk. */
   readonly events: DaemonEvents;
+  /** Live updates (subscriptions and file watching); null where the daemon runs without them. */
+  readonly live?: LiveService | null;
   /** Per-session mutexes, plus the key `repo` for repo-level files. */
   readonly locks: KeyedMutex;
   readonly instanceId: string;

@@ -1,22 +1,25 @@
 /**
  * startDaemon: lock → clean debris → bind → register → serve. Everything a stale predecessor left
  * (lock, socket, registration, temp files) is taken over only while the single-writer lock is
- * held, so racing starters can never produce two daemons (reference §3b: lock-guarded bind).
+ * held, so racing starters can never produce two daemons (reference §3b: lock-guarded bind). The
+ * lock is then held for the daemon's whole life: it is also what a command run without a daemon
+ * (ORCH_DAEMON=0) takes, so there is never more than one writer of `.orchestrator/`.
  */
-import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
-import type { Server } from 'node:net';
+import { mkdir, readFile } from 'node:fs/promises';
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import { repoPaths, socketDirFor, socketPathFor, type RepoPaths } from '../protocol/paths.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonContext } from './context.js';
 import { writeDurable } from './durable-write.js';
+import { bindSocket, removeSocketIfOurs, takeDaemonLock } from './endpoint.js';
 import { DaemonEvents } from './events.js';
 import { registerAllHandlers } from './handlers/index.js';
 import { randomHex } from './ids.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { LiveService } from './live/live-service.js';
 import { IdleTimer, ownershipLost, waitUntil } from './lifecycle.js';
-import { acquire, tryAcquire, type LockHandle, type LockHolder } from './lock.js';
+import type { LockHandle, LockHolder } from './lock.js';
 import { createLogger, type Logger } from './logger.js';
 import { readRegistration, removeRegistrationIfOurs, writeRegistration } from './registration.js';
 import { ensureGitignoreAtStart } from './repo-meta.js';
@@ -38,16 +41,8 @@ export type StartOutcome = { kind: 'running'; handle: DaemonHandle } | { kind: '
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
-async function takeLock(paths: RepoPaths, config: DaemonConfig): Promise<LockHandle | { holder: LockHolder | null }> {
-  const first = await tryAcquire(paths.daemonLock, 'daemon');
-  if (first.ok) return first.handle;
-  // Another daemon owns the repo: the caller should use it. A short-lived no-daemon CLI command
-  // holding the lock is waited for.
-  if (first.holder?.kind === 'daemon') return { holder: first.holder };
-  return acquire(paths.daemonLock, 'daemon', config.lockTimeoutMs);
-}
-
-async function previousExit(paths: RepoPaths): Promise<string | null> {
+/** Why the previous daemon of this repo ended: its exit note, or a crash when it left its registration behind. */
+export async function previousExit(paths: RepoPaths): Promise<string | null> {
   const reg = await readRegistration(paths.daemonJson);
   try {
     const note = JSON.parse(await readFile(paths.daemonExit, 'utf8')) as { reason?: string; pid?: number };
@@ -58,31 +53,25 @@ async function previousExit(paths: RepoPaths): Promise<string | null> {
   }
 }
 
-async function bindSocket(server: Server, socketPath: string): Promise<number> {
-  await rm(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  await chmod(socketPath, 0o600);
-  return (await lstat(socketPath)).ino;
+/** Start-up work every single writer does once it holds the lock: git ignores, temp-file debris. */
+export async function prepareRepoAtStart(paths: RepoPaths, store: SessionStore, log: Logger): Promise<void> {
+  await ensureGitignoreAtStart(paths);
+  const removed = await cleanStrayTempFiles(paths, await store.listIds());
+  if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
 }
 
 export async function startDaemon(config: DaemonConfig, env: NodeJS.ProcessEnv, logger?: Logger): Promise<StartOutcome> {
   const paths = repoPaths(config.root);
   await mkdir(paths.orchDir, { recursive: true });
-  const log = logger ?? createLogger(paths.daemonLog, config.logLevel);
-  const lock = await takeLock(paths, config);
-  if (!('release' in lock)) {
-    log.info({ holder: lock.holder }, 'another daemon owns this repository; exiting');
-    return { kind: 'already-running', holder: lock.holder };
-  }
+  const taken = await takeDaemonLock(paths, config);
+  if (!taken.ok) return { kind: 'already-running', holder: taken.holder };
+  const { lock } = taken;
+  // The log is opened (and rotated) only with the lock held, so a losing starter never touches it.
+  const log = logger ?? createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes);
   try {
     return { kind: 'running', handle: await serve(config, env, paths, log, lock) };
   } catch (err) {
+    log.error({ err }, 'daemon failed to start');
     await lock.release();
     throw err;
   }
@@ -90,10 +79,8 @@ export async function startDaemon(config: DaemonConfig, env: NodeJS.ProcessEnv, 
 
 async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPaths, log: Logger, lock: LockHandle): Promise<DaemonHandle> {
   const lastExitReason = await previousExit(paths);
-  await ensureGitignoreAtStart(paths);
   const store = new SessionStore(paths);
-  const removed = await cleanStrayTempFiles(paths, await store.listIds());
-  if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
+  await prepareRepoAtStart(paths, store, log);
 
   const socketDir = socketDirFor(env, process.getuid?.() ?? 0);
   await prepareSocketDir(socketDir);
@@ -109,11 +96,15 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   const closed = new Promise<string>((r) => (resolveClosed = r));
 
   const idle = new IdleTimer(config.idleTimeoutMs, () => void shutdown(`idle for ${config.idleTimeoutMs} ms`));
-  const ctx: DaemonContext = {
+  const ctx: { -readonly [K in keyof DaemonContext]: DaemonContext[K] } = {
     config, paths, log, store, index, events: new DaemonEvents(), locks, instanceId, startedAt, socketPath, lastExitReason,
+    live: null,
     connections: () => sockets.connections.size,
     requestShutdown: (reason) => void setImmediate(() => void shutdown(reason)),
   };
+  // Live updates need the finished context (they listen to its events), hence the late assignment.
+  const live = new LiveService(ctx, config.subscriberMaxPending);
+  ctx.live = live;
   const sockets = createSocketServer(log, config.maxMessageBytes, {
     register(conn: MessageConnection, connLog: Logger) {
       registerAllHandlers(conn, ctx, connLog, idle.track);
@@ -121,13 +112,15 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
     onCountChange: (n) => idle.setConnections(n),
   });
 
+  await mkdir(paths.sessionsDir, { recursive: true });
+  await live.start();
   const socketIno = await bindSocket(sockets.server, socketPath);
   await writeRegistration(paths.daemonJson, {
     pid: process.pid, instanceId, socketPath, protocolVersion: PROTOCOL_VERSION, version: ORCH_VERSION,
-    startedAt: startedAt.toISOString(), repoRoot: paths.root, logPath: paths.daemonLog,
+    startedAt: startedAt.toISOString(), repoRoot: paths.root, logPath: paths.daemonLog, startReason: config.startReason,
   });
   idle.setConnections(0);
-  log.info({ socketPath, root: paths.root, lastExitReason, version: ORCH_VERSION }, 'daemon listening');
+  log.info({ socketPath, root: paths.root, lastExitReason, startReason: config.startReason, version: ORCH_VERSION }, 'daemon listening');
 
   const ownership = setInterval(() => {
     void ownershipLost(socketPath, socketIno, paths.daemonJson, instanceId).then((why) => {
@@ -139,19 +132,18 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   async function shutdown(reason: string): Promise<string> {
     if (shutdownPromise) return shutdownPromise;
     shutdownPromise = (async () => {
-      log.info({ reason }, 'shutting down');
+      log.info({ reason, running: idle.running }, 'shutting down');
       clearInterval(ownership);
       idle.stop();
+      // Withdraw first, so new clients go straight to a successor (which waits for our lock)
+      // instead of queueing behind the drain; each is removed only while it is still ours.
       sockets.stopAccepting();
+      await removeSocketIfOurs(socketPath, socketIno);
+      await removeRegistrationIfOurs(paths.daemonJson, instanceId);
+      await live.stop(reason).catch((err: unknown) => log.warn({ err }, 'live updates did not stop cleanly'));
       const drained = await waitUntil(() => idle.running === 0, DRAIN_TIMEOUT_MS);
       if (!drained) log.warn({ running: idle.running }, 'shutdown: work still running after the drain deadline');
       await sockets.closeConnections();
-      await removeRegistrationIfOurs(paths.daemonJson, instanceId);
-      try {
-        if ((await lstat(socketPath)).ino === socketIno) await rm(socketPath, { force: true });
-      } catch {
-        // already gone
-      }
       try {
         await writeDurable(paths.daemonExit, JSON.stringify({ pid: process.pid, reason, at: new Date().toISOString() }) + '\n');
       } catch (err) {

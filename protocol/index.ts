@@ -3,3 +3,5 @@ export * from './errors.js';
 export * from './daemon.js';
 export * from './session.js';
 export * from './workflow.js';
+export * from './events.js';
+export * from './feedback.js';

@@ -2,6 +2,8 @@ import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import type { DaemonContext } from '../context.js';
 import type { Logger } from '../logger.js';
 import { registerDaemonHandlers } from './daemon.js';
+import { registerFeedbackHandlers } from './feedback.js';
+import { registerLiveHandlers } from './live.js';
 import { registerRecordHandlers } from './records.js';
 import { registerSessionHandlers } from './session.js';
 import type { Tracker } from './tracker.js';
@@ -13,4 +15,6 @@ export function registerAllHandlers(conn: MessageConnection, ctx: DaemonContext,
   registerSessionHandlers(conn, ctx, log, track);
   registerWorkflowHandlers(conn, ctx, log, track);
   registerRecordHandlers(conn, ctx, log, track);
+  registerFeedbackHandlers(conn, ctx, log, track);
+  registerLiveHandlers(conn, ctx, log, track);
 }

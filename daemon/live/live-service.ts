@@ -1,0 +1,117 @@
+/**
+ * Turns what happens into live notifications: the daemon's own changes (from ctx.events, raised
+ * after they are on disk) and outside changes (from the watcher). Builds each payload once and
+ * hands it to the hub, which fans it out.
+ */
+import type { SessionChangedEvent } from '../../protocol/events.js';
+import type { DaemonContext } from '../context.js';
+import { buildStatusView } from '../engine/status-view.js';
+import { loadWorkflowFile } from '../engine/workflow-loader.js';
+import { OrchError } from '../errors.js';
+import { loadSessionState } from '../state-io.js';
+import { LiveHub } from './hub.js';
+import { RepoWatcher } from './watcher.js';
+
+/** How long an added session folder may wait for the daemon's own announcement before it counts as external. */
+const OWN_CREATE_GRACE_MS = 300;
+
+export class LiveService {
+  readonly hub: LiveHub;
+  readonly watcher: RepoWatcher;
+  private readonly ownCreated = new Set<string>();
+  /** Signature of workflow.yaml when last validated (set at start, so the first edit is reported). */
+  private workflowSignature = '';
+
+  constructor(private readonly ctx: DaemonContext, maxPending: number) {
+    this.hub = new LiveHub(ctx, maxPending);
+    this.watcher = new RepoWatcher(ctx.paths, {
+      workflowFile: () => void this.workflowFileChanged(),
+      sessionAdded: (id) => this.sessionAdded(id),
+      sessionRemoved: (id) => ctx.events.emit('sessionRemoved', { sessionId: id }),
+      stateTouched: (id) => void this.stateTouched(id),
+    });
+  }
+
+  async start(): Promise<void> {
+    const { events } = this.ctx;
+    events.on('sessionCreated', ({ sessionId }) => {
+      this.ownCreated.add(sessionId);
+      this.watcher.noteOwnWrite(sessionId);
+      void this.publishCreated(sessionId);
+    });
+    events.on('sessionChanged', ({ sessionId, external }) => {
+      if (!external) this.watcher.noteOwnWrite(sessionId);
+      void this.publishChanged(sessionId, external);
+    });
+    events.on('sessionRemoved', ({ sessionId }) => {
+      this.ctx.log.info({ session: sessionId }, 'session folder removed outside the daemon');
+      this.hub.publish({ kind: 'removed', body: { sessionId } });
+    });
+    events.on('currentSwitched', ({ sessionId, previous }) => {
+      if (sessionId) this.watcher.watchClosely(sessionId);
+      this.hub.publish({ kind: 'switched', body: { sessionId, previous } });
+    });
+    this.workflowSignature = RepoWatcher.signature(this.ctx.paths.workflowYaml);
+    await this.watcher.start();
+    const current = await this.ctx.store.readCurrent();
+    if (current) this.watcher.watchClosely(current);
+  }
+
+  /** Tells subscribers the daemon is going away, then stops watching. */
+  async stop(reason: string): Promise<void> {
+    this.hub.publish({ kind: 'shutdown', body: { reason } });
+    await this.watcher.stop();
+  }
+
+  /** Waits out any write of the session in progress, then reports the change if it was not ours. */
+  private async stateTouched(id: string): Promise<void> {
+    await this.ctx.locks.runExclusive(id, async () => undefined);
+    if (this.watcher.isExternal(id)) this.ctx.events.emit('sessionChanged', { sessionId: id, external: true });
+  }
+
+  private sessionAdded(id: string): void {
+    setTimeout(() => {
+      if (this.ownCreated.has(id)) return;
+      this.ctx.log.info({ session: id }, 'session folder created outside the daemon');
+      void this.publishCreated(id);
+    }, OWN_CREATE_GRACE_MS).unref();
+  }
+
+  private async publishCreated(id: string): Promise<void> {
+    if (this.hub.size === 0) return;
+    const summary = await this.ctx.index.summary(id);
+    const current = await this.ctx.store.readCurrent();
+    this.hub.publish({ kind: 'created', body: { sessionId: id, session: this.ctx.index.toEntry(id, summary, current) } });
+  }
+
+  private async publishChanged(id: string, external: boolean): Promise<void> {
+    if (external) this.ctx.log.info({ session: id }, 'session state changed outside the daemon');
+    if (this.hub.size === 0) return;
+    const body: Omit<SessionChangedEvent, 'subscriptionId' | 'seq' | 'at'> = { sessionId: id, status: null, external };
+    try {
+      const loaded = await loadSessionState(this.ctx.store, this.ctx.paths.root, id);
+      if (loaded) body.status = buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: loaded.warnings });
+    } catch (err) {
+      body.error = err instanceof OrchError ? err.message : String(err);
+    }
+    this.hub.publish({ kind: 'changed', body });
+  }
+
+  private async workflowFileChanged(): Promise<void> {
+    const file = this.ctx.paths.workflowYaml;
+    const sig = RepoWatcher.signature(file);
+    if (sig === this.workflowSignature) return;
+    this.workflowSignature = sig;
+    const body = { file, exists: true, valid: true, errors: [] as string[], warnings: [] as string[] };
+    try {
+      body.warnings = (await loadWorkflowFile(file)).warnings;
+    } catch (err) {
+      body.valid = false;
+      if (err instanceof OrchError && err.errorName === 'WorkflowNotFound') body.exists = false;
+      const listed = err instanceof OrchError ? err.details?.errors : undefined;
+      body.errors = Array.isArray(listed) ? listed.map(String) : [err instanceof Error ? err.message : String(err)];
+    }
+    this.ctx.log.info({ file, valid: body.valid, exists: body.exists }, 'workflow.yaml changed');
+    this.hub.publish({ kind: 'workflowFile', body });
+  }
+}

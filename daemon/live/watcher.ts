@@ -1,0 +1,133 @@
+/**
+ * Notices changes made outside the daemon, narrowly (chokidar's CPU problems come from watching
+ * too much): `workflow.yaml`, the `sessions/` folder itself (sessions created or deleted by hand),
+ * and the folders of the sessions that matter now (current, subscribed, recently changed), at
+ * most {@link MAX_CLOSE_WATCHES}. Never the whole repo. The daemon's own writes do not echo back:
+ * after each of its writes the file's (mtime, size) is recorded, and an event that finds the file
+ * as recorded is dropped.
+ */
+import { statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { isSessionId, type RepoPaths } from '../../protocol/paths.js';
+
+const MAX_CLOSE_WATCHES = 256;
+/** Longer than chokidar's 50 ms change throttle. */
+const TRAILING_CHECK_MS = 80;
+
+export interface WatcherEvents {
+  workflowFile(): void;
+  sessionAdded(id: string): void;
+  sessionRemoved(id: string): void;
+  /** A session's state.json changed on disk, by the daemon or someone else: confirm with {@link RepoWatcher.isExternal}. */
+  stateTouched(id: string): void;
+}
+
+function signature(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+export class RepoWatcher {
+  private watcher: FSWatcher | null = null;
+  private readonly known = new Map<string, string>();
+  private readonly close = new Set<string>();
+
+  constructor(
+    private readonly paths: RepoPaths,
+    private readonly on: WatcherEvents,
+  ) {}
+
+  async start(): Promise<void> {
+    const { root, workflowYaml, sessionsDir } = this.paths;
+    // workflow.yaml is watched through its folder (depth 0, every other name ignored): a watch on
+    // the file itself loses track of it after the first change event on Linux, and editors that
+    // save by rename replace the file anyway.
+    this.watcher = watch([root, sessionsDir], {
+      ignoreInitial: true,
+      depth: 0,
+      atomic: false,
+      ignored: (p: string) => {
+        if (p === root || p === workflowYaml || p === sessionsDir) return false;
+        if (dirname(p) === root) return true;
+        // write-file-atomic's temp files (`state.json.123456`) are not changes of their own.
+        return /\.\d+$/.test(p);
+      },
+    });
+    this.watcher.on('all', (event, path) => this.handle(event, path));
+    this.watcher.on('error', () => undefined);
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+
+  /** Records the daemon's own write of a session's state so its event is not taken as external. */
+  noteOwnWrite(sessionId: string): void {
+    this.known.set(sessionId, signature(join(this.paths.sessionsDir, sessionId, 'state.json')));
+    this.watchClosely(sessionId);
+  }
+
+  /** Watches a session's folder (its state.json) from now on. */
+  watchClosely(sessionId: string): void {
+    if (!this.watcher || this.close.has(sessionId) || !isSessionId(sessionId)) return;
+    if (this.close.size >= MAX_CLOSE_WATCHES) {
+      const oldest = this.close.values().next().value as string;
+      this.close.delete(oldest);
+      this.watcher.unwatch(join(this.paths.sessionsDir, oldest));
+    }
+    this.close.add(sessionId);
+    this.watcher.add(join(this.paths.sessionsDir, sessionId));
+  }
+
+  private handle(event: string, path: string): void {
+    if (path === this.paths.workflowYaml) return this.withTrailingCheck(() => this.on.workflowFile());
+    const parent = dirname(path);
+    if (parent === this.paths.sessionsDir && isSessionId(basename(path))) {
+      if (event === 'addDir') this.on.sessionAdded(basename(path));
+      if (event === 'unlinkDir') {
+        this.close.delete(basename(path));
+        this.known.delete(basename(path));
+        this.on.sessionRemoved(basename(path));
+      }
+      return;
+    }
+    if (basename(path) === 'state.json' && dirname(parent) === this.paths.sessionsDir) {
+      const id = basename(parent);
+      this.withTrailingCheck(() => this.on.stateTouched(id));
+    }
+  }
+
+  /**
+   * chokidar drops (does not delay) a second change of a path within 50 ms of the first, so a
+   * quick second edit would go unreported; look again once that window has passed. Handlers
+   * compare file signatures, so an unchanged file is not reported twice.
+   */
+  private withTrailingCheck(fn: () => void): void {
+    fn();
+    setTimeout(fn, TRAILING_CHECK_MS).unref();
+  }
+
+  /** The (mtime, size, inode) of a file, for change detection. */
+  static signature(path: string): string {
+    return signature(path);
+  }
+
+  /**
+   * True when session `id`'s state.json is not as the daemon last wrote it (and records it, so one
+   * outside edit is reported once). Call it when no write of that session is in progress: an event
+   * can arrive while the daemon is between its rename and its bookkeeping.
+   */
+  isExternal(id: string): boolean {
+    const now = signature(join(this.paths.sessionsDir, id, 'state.json'));
+    if (now === 'missing' || this.known.get(id) === now) return false;
+    this.known.set(id, now);
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = null;
+  }
+}
