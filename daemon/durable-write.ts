@@ -18,8 +18,8 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Atomically and durably replaces `path` with `data`. */
-export async function writeDurable(path: string, data: string, mode = 0o644): Promise<void> {
+/** Atomically and durably replaces `path` with `data` (text is written as UTF-8). */
+export async function writeDurable(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
   await writeFileAtomic(path, data, { fsync: true, mode });
   await fsyncDir(dirname(path));
 }

@@ -34,7 +34,7 @@ interface ResolvedWorkflow {
 }
 
 /** Resolves a client-supplied workflow path; it must exist inside the repository. */
-async function resolveWorkflowFile(ctx: DaemonContext, requested: string): Promise<string> {
+export async function resolveWorkflowFile(ctx: DaemonContext, requested: string): Promise<string> {
   if (!isAbsolute(requested)) {
     throw new OrchError('InvalidArgument', `The workflow path ${requested} must be absolute; the orch client resolves it for you.`);
   }

@@ -129,7 +129,8 @@ export interface Checkpoint {
   phase_id: string;
   item_id: string | null;
   timestamp: string;
-  message: string;
+  /** null when made without a message (Python's default). */
+  message: string | null;
   context_summary: string;
   key_decisions: string[];
   file_manifest: string[];

@@ -75,7 +75,9 @@ describe('live updates', () => {
     await c.subscribe({});
     const file = join(r.root, '.orchestrator', 'sessions', sessionId, 'state.json');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"Live updates"', '"Edited by hand"'));
-    const external = await waitFor(() => changes.find((e) => e.external), 'the outside edit to be reported', 5000);
+    // A non-atomic write may first be seen half-written (reported with an error); the finished
+    // edit is reported after it.
+    const external = await waitFor(() => changes.find((e) => e.external && e.status), 'the outside edit to be reported', 5000);
     expect(external.status?.task).toBe('Edited by hand');
     expect(external.status?.warnings.join(' ')).toMatch(/checksum/);
     rmSync(join(r.root, '.orchestrator', 'sessions', sessionId), { recursive: true });

@@ -1,0 +1,104 @@
+/**
+ * `workflow/validate` and `workflow/init`: the workflow file itself, not a session. Validation
+ * reuses the loader that `orch start` uses, so a file that validates is a file that starts. Init is
+ * the one operation that writes outside `.orchestrator/`, and only `<repo>/workflow.yaml` (plus its
+ * `.bak`), only on the user's explicit request.
+ */
+import { existsSync } from 'node:fs';
+import { lstat, readFile, realpath } from 'node:fs/promises';
+import { isInside } from '../protocol/paths.js';
+import type { WorkflowInitParams, WorkflowInitResult, WorkflowValidateParams, WorkflowValidateResult } from '../protocol/workflow.js';
+import { REPO_LOCK, type DaemonContext } from './context.js';
+import { writeDurable } from './durable-write.js';
+import { DEFAULT_WORKFLOW_YAML } from './engine/default-workflow.js';
+import { loadWorkflowFile } from './engine/workflow-loader.js';
+import { OrchError } from './errors.js';
+import { ensureRepoMeta, readRepoMeta } from './repo-meta.js';
+import { resolveWorkflowFile } from './session-service.js';
+
+/** Validates `<repo>/workflow.yaml`, or the caller's file (absolute, inside the repository). */
+export async function validateWorkflow(ctx: DaemonContext, p: WorkflowValidateParams): Promise<WorkflowValidateResult> {
+  let file: string;
+  if (p.file !== undefined) {
+    file = await resolveWorkflowFile(ctx, p.file);
+  } else {
+    file = ctx.paths.workflowYaml;
+    if (!existsSync(file)) {
+      throw new OrchError(
+        'WorkflowNotFound',
+        `There is no workflow.yaml in ${ctx.paths.root}; create one with orch init, or name a file with --workflow.`,
+        { file },
+      );
+    }
+  }
+  const { def, warnings } = await loadWorkflowFile(file);
+  return {
+    valid: true,
+    file,
+    name: def.name,
+    version: def.version,
+    phases: def.phases.length,
+    items: def.phases.reduce((n, phase) => n + phase.items.length, 0),
+    warnings,
+  };
+}
+
+/**
+ * The current content of a file init may replace, or null when absent. A link to outside the
+ * repository is refused: write-file-atomic writes through links, so it would write out there.
+ */
+async function readReplaceable(ctx: DaemonContext, path: string): Promise<Buffer | null> {
+  let isLink: boolean;
+  try {
+    isLink = (await lstat(path)).isSymbolicLink();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const target = isLink ? await realpath(path).catch(() => null) : path;
+  if (target === null || !isInside(ctx.paths.root, target)) {
+    throw new OrchError('PathOutsideRepo', `${path} is a link to outside the repository (or to nothing); remove it, then run orch init again.`, {
+      file: path,
+    });
+  }
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
+      throw new OrchError('InvalidTransition', `${path} is a folder, not a workflow file; move it away, then run orch init again.`, { file: path });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Writes the bundled default workflow to `<repo>/workflow.yaml`. An existing file is replaced only
+ * with `force`, after it has been kept as `workflow.yaml.bak`; without `force` nothing changes.
+ */
+export async function initWorkflow(ctx: DaemonContext, p: WorkflowInitParams): Promise<WorkflowInitResult> {
+  return ctx.locks.runExclusive(REPO_LOCK, async () => {
+    const file = ctx.paths.workflowYaml;
+    const backupFile = `${file}.bak`;
+    const existing = await readReplaceable(ctx, file);
+    if (existing !== null && !p.force) {
+      throw new OrchError(
+        'InvalidTransition',
+        `${file} already exists; orch init --force replaces it with the default (keeping the current one as workflow.yaml.bak), and orch validate checks it.`,
+        { file },
+      );
+    }
+    let backup: string | null = null;
+    if (existing !== null) {
+      await readReplaceable(ctx, backupFile);
+      // The backup is durable before the original is replaced, so one of the two always holds it.
+      await writeDurable(backupFile, existing);
+      backup = backupFile;
+    }
+    await writeDurable(file, DEFAULT_WORKFLOW_YAML);
+    // Only --portable touches .orchestrator/; otherwise the recorded mode is just reported.
+    const { meta, warnings } = p.portable ? await ensureRepoMeta(ctx.paths, true) : { meta: await readRepoMeta(ctx.paths), warnings: [] };
+    const portable = meta?.mode === 'portable';
+    ctx.log.info({ file, backup, portable }, 'workflow initialised');
+    return { file, backup, portable, warnings };
+  });
+}
