@@ -63,8 +63,14 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
     cwd,
     paths: getPaths,
     async connect() {
+      // No-daemon mode (ORCH_DAEMON=0, or CI): a running daemon if there is one, else in-process.
+      const { connectWithoutDaemon, isDaemonDisabled } = await import('./no-daemon.js');
+      if (isDaemonDisabled(env)) {
+        connection ??= await connectWithoutDaemon(getPaths(), env, io.stderr);
+        return connection.conn;
+      }
       const { ensureDaemon } = await import('./ensure-daemon.js');
-      connection ??= await ensureDaemon(getPaths(), env, true, io.stderr);
+      connection ??= await ensureDaemon(getPaths(), env, true, io.stderr, `auto-start by orch ${spec.name}`);
       return connection!.conn;
     },
     async connectIfRunning() {

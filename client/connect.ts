@@ -2,17 +2,30 @@
  * Connects to the repo's daemon through the socket named in `.orchestrator/daemon.json` (never a
  * derived path) and says hello. vscode-jsonrpc only fires onClose when the daemon dies; pending
  * requests are rejected only by dispose(), so onClose calls it: a killed daemon gives an error,
- * never a hang.
+ * never a hang. The same handshake runs over the in-memory streams of no-daemon mode.
  */
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node.js';
+import type { Readable, Writable } from 'node:stream';
+import {
+  createMessageConnection,
+  ResponseError,
+  SocketMessageReader,
+  SocketMessageWriter,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type Message,
+  type MessageConnection,
+  type MessageWriter,
+} from 'vscode-jsonrpc/node.js';
 import { DaemonHelloRequest, type DaemonHelloResult } from '../protocol/daemon.js';
+import { OrchErrorCode } from '../protocol/errors.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 
 export interface DaemonConnection {
   conn: MessageConnection;
   hello: DaemonHelloResult;
+  /** The socket path, or `in-process` when the command runs without a daemon. */
   socketPath: string;
   close(): void;
 }
@@ -52,23 +65,71 @@ function openSocket(socketPath: string, timeoutMs: number): Promise<Socket> {
   });
 }
 
-/** Opens a JSON-RPC connection on `socketPath` and performs the handshake. Throws on any failure. */
-export async function connectSocket(socketPath: string, timeoutMs = 2000): Promise<DaemonConnection> {
-  const socket = await openSocket(socketPath, timeoutMs);
-  socket.on('error', () => undefined);
-  const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+/**
+ * Says hello on `conn`. A daemon that answers with another protocol version (an older daemon that
+ * does not check the version itself) is treated exactly like one that refuses with ProtocolMismatch.
+ */
+async function handshake(conn: MessageConnection): Promise<DaemonHelloResult> {
+  const hello = await conn.sendRequest(DaemonHelloRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: ORCH_VERSION });
+  if (hello.protocolVersion !== PROTOCOL_VERSION) {
+    throw new ResponseError(
+      OrchErrorCode.ProtocolMismatch,
+      `The daemon (pid ${hello.pid}, orch ${hello.daemonVersion}) speaks protocol ${hello.protocolVersion}; this orch (${ORCH_VERSION}) speaks ${PROTOCOL_VERSION}.`,
+      { name: 'ProtocolMismatch', details: { daemonProtocol: hello.protocolVersion, daemonVersion: hello.daemonVersion, pid: hello.pid } },
+    );
+  }
+  return hello;
+}
+
+async function finish(conn: MessageConnection, socketPath: string, close: () => void): Promise<DaemonConnection> {
   conn.onClose(() => conn.dispose());
   conn.onError(() => undefined);
   conn.listen();
-  const close = () => {
-    conn.dispose();
-    socket.destroy();
-  };
   try {
-    const hello = await conn.sendRequest(DaemonHelloRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: ORCH_VERSION });
-    return { conn, hello, socketPath, close };
+    return { conn, hello: await handshake(conn), socketPath, close };
   } catch (err) {
     close();
     throw err;
   }
+}
+
+/**
+ * A writer whose failures close the socket instead of rejecting. vscode-jsonrpc 8.2.1 rethrows a
+ * failed request write inside an async Promise executor (`sendRequest`), which becomes an
+ * unhandled rejection that kills the process, e.g. on EPIPE when the daemon was killed between
+ * connect and request. Closing instead lets onClose → dispose() reject the pending request with a
+ * normal "connection lost" error (exit 3).
+ */
+export function closingWriter(socket: Socket): MessageWriter {
+  const inner = new SocketMessageWriter(socket);
+  return {
+    onError: inner.onError,
+    onClose: inner.onClose,
+    end: () => inner.end(),
+    dispose: () => inner.dispose(),
+    write: (msg: Message) => inner.write(msg).catch(() => void socket.destroy()),
+  };
+}
+
+/** Opens a JSON-RPC connection on `socketPath` and performs the handshake. Throws on any failure. */
+export async function connectSocket(socketPath: string, timeoutMs = 2000): Promise<DaemonConnection> {
+  const socket = await openSocket(socketPath, timeoutMs);
+  socket.on('error', () => undefined);
+  const conn = createMessageConnection(new SocketMessageReader(socket), closingWriter(socket));
+  return finish(conn, socketPath, () => {
+    conn.dispose();
+    socket.destroy();
+  });
+}
+
+/** The same over a pair of streams (no-daemon mode); `release` runs after the connection is disposed. */
+export async function connectStreams(input: Readable, output: Writable, release: () => void): Promise<DaemonConnection> {
+  const conn = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
+  let closed = false;
+  return finish(conn, 'in-process', () => {
+    if (closed) return;
+    closed = true;
+    conn.dispose();
+    release();
+  });
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ResponseError } from 'vscode-jsonrpc/node.js';
 import { DaemonShutdownRequest } from '../protocol/daemon.js';
 import { OrchErrorCode } from '../protocol/errors.js';
+import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RepoPaths } from '../protocol/paths.js';
 import { connectSocket, readRegistrationFile, type DaemonConnection } from './connect.js';
 import { unavailableError } from './errors.js';
@@ -21,7 +22,7 @@ function startTimeoutMs(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(n) && n > 0 ? n : 10_000;
 }
 
-function isMismatch(err: unknown): boolean {
+export function isMismatch(err: unknown): boolean {
   return err instanceof ResponseError && err.code === OrchErrorCode.ProtocolMismatch;
 }
 
@@ -45,7 +46,7 @@ function tail(file: string, lines = 5): string {
   }
 }
 
-function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv): { exitCode: () => number | null } {
+function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | undefined): { exitCode: () => number | null } {
   try {
     mkdirSync(paths.orchDir, { recursive: true });
   } catch (err) {
@@ -58,7 +59,8 @@ function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv): { exitCode: () =
     // first start
   }
   const out = openSync(paths.daemonOut, flags, 0o600);
-  const child = spawn(process.execPath, [DAEMON_MAIN, '--root', paths.root], { detached: true, stdio: ['ignore', out, out], cwd: '/', env });
+  const args = [DAEMON_MAIN, '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/', env });
   closeSync(out);
   let code: number | null = null;
   child.on('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));
@@ -67,36 +69,83 @@ function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv): { exitCode: () =
   return { exitCode: () => code };
 }
 
-/** Starts a daemon and waits for it (or a racing one) to answer. */
-export async function startAndConnect(paths: RepoPaths, env: NodeJS.ProcessEnv): Promise<DaemonConnection> {
-  const child = spawnDaemon(paths, env);
+/** True while `pid` runs; a zombie (killed, not yet reaped) has exited. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** Waits until `pid` has exited; false at the deadline. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isRunning(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+const MAX_SPAWNS = 5;
+
+/**
+ * Starts a daemon and waits for it (or a racing one) to answer. A spawned daemon that exits 0 lost
+ * the race to another; if that one then vanishes too (it was shutting down, or was killed), spawn
+ * again rather than wait out the deadline.
+ */
+export async function startAndConnect(paths: RepoPaths, env: NodeJS.ProcessEnv, reason?: string): Promise<DaemonConnection> {
+  let child = spawnDaemon(paths, env, reason);
+  let spawns = 1;
   const deadline = Date.now() + startTimeoutMs(env);
   let delay = 5;
   for (;;) {
     const conn = await connectExisting(paths);
     if (conn) return conn;
     const code = child.exitCode();
-    // Exit 0 means another daemon won the race; keep waiting for its registration.
     if (code !== null && code !== 0) {
       throw unavailableError(`The orch daemon failed to start (exit ${code}): ${tail(paths.daemonOut) || 'no output'}. More in ${paths.daemonOut}.`);
     }
     if (Date.now() > deadline) {
       throw unavailableError(`The orch daemon did not answer within ${startTimeoutMs(env)} ms; see ${paths.daemonOut} and ${paths.daemonLog}.`);
     }
+    if (code === 0 && spawns < MAX_SPAWNS && delay >= 50) {
+      child = spawnDaemon(paths, env, reason);
+      spawns += 1;
+      delay = 5;
+    }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 50);
   }
 }
 
-/** Asks an incompatible daemon to stop and waits until its registration is gone. */
-async function replaceIncompatible(paths: RepoPaths, env: NodeJS.ProcessEnv, stderr: (s: string) => void): Promise<void> {
+function mismatchDetail(err: unknown): string {
+  return err instanceof ResponseError ? err.message.replace(/\.$/, '') : 'it speaks another protocol version';
+}
+
+/**
+ * Asks an incompatible daemon to stop, waits until its registration is gone, and kills it if it
+ * does not go within a deadline. Returns the reason to record in the next daemon's status.
+ */
+export async function replaceIncompatible(paths: RepoPaths, why: unknown, stderr: (s: string) => void): Promise<string> {
   const reg = readRegistrationFile(paths.daemonJson);
-  if (!reg) return;
-  stderr(`orch: the running daemon (pid ${reg.pid}, orch ${reg.version}) speaks another protocol version; replacing it.\n`);
+  const detail = mismatchDetail(why);
+  if (!reg) return `replaced an incompatible daemon: ${detail}`;
+  stderr(`orch: ${detail}; stopping that daemon (pid ${reg.pid}) and starting a compatible one.\n`);
   try {
     const { connectRaw } = await import('./connect-raw.js');
     const raw = await connectRaw(reg.socketPath);
-    await raw.conn.sendRequest(DaemonShutdownRequest, { reason: 'replaced by a client with another protocol version' }).catch(() => undefined);
+    await Promise.race([
+      raw.conn.sendRequest(DaemonShutdownRequest, { reason: `replaced by orch ${ORCH_VERSION} (protocol ${PROTOCOL_VERSION})` }).catch(() => undefined),
+      new Promise((r) => setTimeout(r, 1000)),
+    ]);
     raw.close();
   } catch {
     // unreachable: fall through to the kill below
@@ -106,29 +155,35 @@ async function replaceIncompatible(paths: RepoPaths, env: NodeJS.ProcessEnv, std
     await new Promise((r) => setTimeout(r, 20));
   }
   if (readRegistrationFile(paths.daemonJson)?.pid === reg.pid) {
+    stderr(`orch: the old daemon (pid ${reg.pid}) did not stop within 3 s; killing it.\n`);
     try {
       process.kill(reg.pid, 'SIGKILL');
     } catch {
       // already gone
     }
+    await waitForExit(reg.pid, 2000);
   }
-  void env;
+  return `replaced pid ${reg.pid} (orch ${reg.version}): ${detail}`;
 }
 
-/** A connection to the repo's daemon, starting one if needed (unless `autoStart` is false). */
+/**
+ * A connection to the repo's daemon, starting one if needed (unless `autoStart` is false).
+ * `reason` is recorded by a daemon this call starts (shown by `orch daemon status`).
+ */
 export async function ensureDaemon(
   paths: RepoPaths,
   env: NodeJS.ProcessEnv,
   autoStart: boolean,
   stderr: (s: string) => void,
+  reason?: string,
 ): Promise<DaemonConnection | null> {
   try {
     const existing = await connectExisting(paths);
     if (existing || !autoStart) return existing;
   } catch (err) {
-    if (!isMismatch(err)) throw err;
-    if (!autoStart) return null;
-    await replaceIncompatible(paths, env, stderr);
+    // Without auto-start the caller decides (daemon status reports it; daemon stop leaves it).
+    if (!isMismatch(err) || !autoStart) throw err;
+    return startAndConnect(paths, env, await replaceIncompatible(paths, err, stderr));
   }
-  return startAndConnect(paths, env);
+  return startAndConnect(paths, env, reason);
 }

@@ -18,6 +18,8 @@ import { utcOffset } from './engine/time.js';
 import type { Checkpoint, WorkflowState } from './engine/types.js';
 import { OrchError } from './errors.js';
 import { requireSession, requireState } from './session-mutation.js';
+import { adoptedSessionId } from './legacy/legacy-view.js';
+import { hasLegacyState, isAdoptedSession, withLegacyCheckpoints } from './legacy/legacy-history.js';
 import { resolveSession } from './session-service.js';
 
 const CHECKPOINT_FILE_RE = /^cp_.*\.json$/;
@@ -223,8 +225,13 @@ export async function createCheckpoint(ctx: DaemonContext, p: CheckpointCreatePa
 
 /** Lists the session's checkpoints, oldest first; an empty list when there is no session. */
 export async function listCheckpoints(ctx: DaemonContext, sessionId: string | undefined): Promise<CheckpointListResult> {
-  const id = await resolveSession(ctx, sessionId);
-  if (id === null) return { sessionId: null, source: 'session', checkpoints: [], warnings: [] };
+  const id = (await resolveSession(ctx, sessionId)) ?? (sessionId === undefined ? await adoptedSessionId(ctx) : null);
+  if (id === null) {
+    if (!(await hasLegacyState(ctx))) return { sessionId: null, source: 'session', checkpoints: [], warnings: [] };
+    return { sessionId: null, source: 'legacy', checkpoints: await withLegacyCheckpoints(ctx, []), warnings: [] };
+  }
   const { checkpoints, warnings } = await readCheckpoints(ctx.store.pathsFor(id).checkpoints, ctx.paths.root);
-  return { sessionId: id, source: 'session', checkpoints: checkpoints.map((c) => summaryOf(c.cp, ctx.paths.root, c.file)), warnings };
+  const own = checkpoints.map((c) => summaryOf(c.cp, ctx.paths.root, c.file));
+  const all = (await isAdoptedSession(ctx, id)) ? await withLegacyCheckpoints(ctx, own) : own;
+  return { sessionId: id, source: 'session', checkpoints: all, warnings };
 }

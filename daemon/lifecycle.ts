@@ -4,12 +4,14 @@
  * or the repo's `.orchestrator/` was deleted) so it never lingers as a ghost.
  */
 import { lstat } from 'node:fs/promises';
+import { OrchError } from './errors.js';
 import { readRegistration } from './registration.js';
 
 export class IdleTimer {
   private timer: NodeJS.Timeout | null = null;
   private connections = 0;
   private inFlight = 0;
+  private closing = false;
 
   constructor(
     private readonly timeoutMs: number,
@@ -21,8 +23,14 @@ export class IdleTimer {
     this.update();
   }
 
-  /** Wraps work so the daemon never idles out while it runs. */
+  /**
+   * Wraps work so the daemon never idles out while it runs, and a shutdown waits for it. Once the
+   * daemon is shutting down, new work is refused with ShuttingDown instead of being started.
+   */
   track = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (this.closing) {
+      throw new OrchError('ShuttingDown', 'The orch daemon is shutting down; run the command again to reach the next one.', { pid: process.pid });
+    }
     this.inFlight += 1;
     this.update();
     try {
@@ -38,6 +46,7 @@ export class IdleTimer {
   }
 
   private update(): void {
+    if (this.closing) return;
     const idle = this.connections === 0 && this.inFlight === 0;
     if (!idle && this.timer) {
       clearTimeout(this.timer);
@@ -47,7 +56,9 @@ export class IdleTimer {
     }
   }
 
+  /** Stops the timer for good and refuses new work from now on (in-flight work still finishes). */
   stop(): void {
+    this.closing = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }

@@ -7,7 +7,7 @@
  * contenders can never both remove a lock and both win (the check-then-unlink race, npm/lockfile#4).
  */
 import { open, readFile, rm, stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { randomHex } from './ids.js';
 import { OrchError } from './errors.js';
 
@@ -24,30 +24,41 @@ export interface LockHandle {
   readonly holder: LockHolder;
   /** Removes the lock file if it is still ours. */
   release(): Promise<void>;
+  /** The same, synchronously (for a process about to exit). */
+  releaseSync(): void;
 }
 
-/** Start time of a process (clock ticks since boot, Linux), or null where unknown. */
-export function processStartTime(pid: number): string | null {
+/** Fields of /proc/<pid>/stat after the command name (which may contain spaces and parens), or null. */
+function procStatFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22 counts from after the command name, which may itself contain spaces and parens.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
 }
 
-/** True when `holder` still runs: the pid answers signal 0 (EPERM counts) and its start time matches. */
+/** Start time of a process (clock ticks since boot, Linux), or null where unknown. */
+export function processStartTime(pid: number): string | null {
+  // Field 22 of stat is the 20th after the command name.
+  return procStatFields(pid)?.[19] ?? null;
+}
+
+/**
+ * True when `holder` still runs: the pid answers signal 0 (EPERM counts), it is not a zombie (a
+ * killed holder whose parent has not reaped it yet holds nothing), and its start time matches
+ * (otherwise the pid was reused by another process).
+ */
 export function isHolderAlive(holder: LockHolder): boolean {
   try {
     process.kill(holder.pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (holder.procStart === null) return true;
-  const now = processStartTime(holder.pid);
-  return now === null || now === holder.procStart;
+  const fields = procStatFields(holder.pid);
+  if (fields?.[0] === 'Z') return false;
+  if (holder.procStart === null || fields === null) return true;
+  return fields[19] === undefined || fields[19] === holder.procStart;
 }
 
 async function readHolder(path: string): Promise<LockHolder | null> {
@@ -137,6 +148,16 @@ function makeHandle(path: string, holder: LockHolder): LockHandle {
       released = true;
       const current = await readHolder(path);
       if (current && current.nonce === holder.nonce) await rm(path, { force: true });
+    },
+    releaseSync() {
+      if (released) return;
+      released = true;
+      try {
+        const current = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
+        if (current.nonce === holder.nonce) rmSync(path, { force: true });
+      } catch {
+        // gone or unreadable: not ours to remove
+      }
     },
   };
 }

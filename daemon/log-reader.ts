@@ -8,6 +8,8 @@ import { open } from 'node:fs/promises';
 import type { LogEventView, LogReadParams, LogReadResult } from '../protocol/workflow.js';
 import type { DaemonContext } from './context.js';
 import { OrchError } from './errors.js';
+import { adoptedSessionId } from './legacy/legacy-view.js';
+import { hasLegacyState, isAdoptedSession, withLegacyEvents } from './legacy/legacy-history.js';
 import { resolveSession } from './session-service.js';
 
 export const DEFAULT_LOG_LIMIT = 20;
@@ -102,8 +104,13 @@ export async function readLog(ctx: DaemonContext, p: LogReadParams): Promise<Log
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LOG_LIMIT) {
     throw new OrchError('InvalidArgument', `The number of events must be a whole number from 0 to ${MAX_LOG_LIMIT}; got ${limit}.`, { limit });
   }
-  const id = await resolveSession(ctx, p.sessionId);
-  if (id === null) return { sessionId: null, source: 'session', events: [], skippedLines: 0 };
-  const { events, skippedLines } = await tailEvents(ctx.store.pathsFor(id).log, limit);
-  return { sessionId: id, source: 'session', events, skippedLines };
+  const id = (await resolveSession(ctx, p.sessionId)) ?? (p.sessionId === undefined ? await adoptedSessionId(ctx) : null);
+  if (id === null) {
+    if (!(await hasLegacyState(ctx))) return { sessionId: null, source: 'session', events: [], skippedLines: 0 };
+    return { sessionId: null, source: 'legacy', ...(await withLegacyEvents(ctx, [], limit)) };
+  }
+  const own = await tailEvents(ctx.store.pathsFor(id).log, limit);
+  if (!(await isAdoptedSession(ctx, id))) return { sessionId: id, source: 'session', ...own };
+  const merged = await withLegacyEvents(ctx, own.events, limit);
+  return { sessionId: id, source: 'session', events: merged.events, skippedLines: own.skippedLines + merged.skippedLines };
 }

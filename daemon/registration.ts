@@ -15,6 +15,8 @@ export interface Registration {
   startedAt: string;
   repoRoot: string;
   logPath: string;
+  /** Why this daemon was started, as the client that spawned it said (null when started by hand). */
+  startReason: string | null;
 }
 
 export async function writeRegistration(path: string, reg: Registration): Promise<void> {

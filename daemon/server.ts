@@ -3,7 +3,7 @@
  * vanishes (EPIPE, ECONNRESET) or sends garbage only loses its own connection.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { createMessageConnection, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node.js';
+import { createMessageConnection, ErrorCodes, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node.js';
 import { createBoundedReader } from './bounded-reader.js';
 import type { Logger } from './logger.js';
 
@@ -32,10 +32,21 @@ export function createSocketServer(log: Logger, maxMessageBytes: number, hooks: 
     const connLog = log.child({ conn: nextId++ });
     sockets.add(socket);
     socket.on('error', (err) => connLog.debug({ err }, 'socket error'));
-    const reader = createBoundedReader(socket, maxMessageBytes, (bytes) =>
-      connLog.warn({ bytes, maxMessageBytes }, 'message over the size cap; connection closed'),
-    );
-    const conn = createMessageConnection(reader, new SocketMessageWriter(socket));
+    const writer = new SocketMessageWriter(socket);
+    const reader = createBoundedReader(socket, maxMessageBytes, {
+      onTooLarge: (bytes) => connLog.warn({ bytes, maxMessageBytes }, 'message over the size cap; connection closed'),
+      onInvalidMessage: (message) => {
+        connLog.warn('message is not JSON-RPC; answered InvalidRequest and closed the connection');
+        const id = (message as { id?: unknown } | null)?.id;
+        const reply = {
+          jsonrpc: '2.0' as const,
+          id: typeof id === 'string' || typeof id === 'number' ? id : null,
+          error: { code: ErrorCodes.InvalidRequest, message: 'Not a JSON-RPC 2.0 request, notification or response.' },
+        };
+        void writer.write(reply).catch(() => undefined).finally(() => socket.end());
+      },
+    });
+    const conn = createMessageConnection(reader, writer);
     connections.add(conn);
     hooks.onCountChange(connections.size);
     conn.onError(([err]) => {

@@ -4,10 +4,12 @@
  * state.json changed (by mtime and size) since it was summarised.
  */
 import { stat } from 'node:fs/promises';
+import { repoPaths } from '../protocol/paths.js';
 import type { ProgressCount, SessionListEntry, WorkflowStatus } from '../protocol/session.js';
 import { summarizeForList } from './engine/status-view.js';
 import { parseTime } from './engine/time.js';
 import { OrchError } from './errors.js';
+import { LegacyEntrySource } from './legacy/legacy-list.js';
 import type { SessionStore } from './session-store.js';
 import { loadSessionState } from './state-io.js';
 
@@ -25,11 +27,15 @@ interface Summary {
 
 export class SessionIndex {
   private readonly cache = new Map<string, Summary>();
+  /** The older Python tool's workflow, listed as `legacy` until it is adopted. */
+  readonly legacy: LegacyEntrySource;
 
   constructor(
     private readonly store: SessionStore,
     private readonly root: string,
-  ) {}
+  ) {
+    this.legacy = new LegacyEntrySource(repoPaths(root));
+  }
 
   /** Drops a session's cached summary (after the daemon changes it). */
   invalidate(id: string): void {
@@ -87,13 +93,15 @@ export class SessionIndex {
     return entry;
   }
 
-  /** Every session, newest first. */
+  /** Every session, newest first, with the legacy workflow's entry while it is not adopted. */
   async list(): Promise<SessionListEntry[]> {
     const [ids, current] = await Promise.all([this.store.listIds(), this.store.readCurrent()]);
     const summaries = await Promise.all(ids.map(async (id) => [id, await this.summary(id)] as const));
     const live = new Set(ids);
     for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
-    summaries.sort(([, a], [, b]) => (parseTime(b.createdAt) || 0) - (parseTime(a.createdAt) || 0));
-    return summaries.map(([id, s]) => this.toEntry(id, s, current));
+    const entries = summaries.map(([id, s]) => this.toEntry(id, s, current));
+    const legacy = await this.legacy.entry(current);
+    if (legacy) entries.push(legacy);
+    return entries.sort((a, b) => (parseTime(b.createdAt) || 0) - (parseTime(a.createdAt) || 0));
   }
 }

@@ -8,12 +8,16 @@ import type { DaemonContext } from './context.js';
 import type { OpResult } from './engine/ops-common.js';
 import { buildStatusView } from './engine/status-view.js';
 import { OrchError } from './errors.js';
+import { adoptLegacyForChange, takeAdoptionNotes } from './legacy/adopt.js';
 import { resolveSession } from './session-service.js';
 import { loadSessionState, saveSessionState, type LoadedState } from './state-io.js';
 
-/** The session a change applies to; fails when there is none. */
+/**
+ * The session a change applies to; fails when there is none. With no session current and the
+ * older Python tool's workflow present, this is where the first change adopts it (legacy/adopt.ts).
+ */
 export async function requireSession(ctx: DaemonContext, explicit: string | undefined): Promise<string> {
-  const id = await resolveSession(ctx, explicit);
+  const id = (await resolveSession(ctx, explicit)) ?? (await adoptLegacyForChange(ctx));
   if (id === null) {
     throw new OrchError('NoActiveWorkflow', 'No workflow has been started in this repository; start one with orch start "<task>".');
   }
@@ -55,7 +59,7 @@ export async function mutateSession(ctx: DaemonContext, id: string, op: (loaded:
       message: result.message,
       sessionId: id,
       status: buildStatusView(state, loaded.def, { sessionId: id, source: 'session', warnings: loaded.warnings }),
-      warnings: loaded.warnings,
+      warnings: [...takeAdoptionNotes(ctx, id), ...loaded.warnings],
     };
   });
 }

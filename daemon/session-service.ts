@@ -20,6 +20,7 @@ import { loadDefaultWorkflow, loadWorkflowFile, workflowFileChecksum } from './e
 import type { WorkflowDef } from './engine/types.js';
 import { OrchError } from './errors.js';
 import { newWorkflowId } from './ids.js';
+import { adoptedSessionId, legacyIgnoredWarning, legacyStatus } from './legacy/legacy-view.js';
 import { ensureRepoMeta } from './repo-meta.js';
 import { loadSessionState, saveSessionState } from './state-io.js';
 
@@ -53,7 +54,7 @@ export async function resolveWorkflowFile(ctx: DaemonContext, requested: string)
 async function resolveWorkflow(ctx: DaemonContext, requested: string | undefined): Promise<ResolvedWorkflow> {
   let file: string | null = null;
   if (requested !== undefined) file = await resolveWorkflowFile(ctx, requested);
-  else if (existsSync(ctx.paths.workflowYaml)) file = ctx.paths.workflowYaml;
+  else if (existsSync(ctx.paths.workflowYaml)) file = await resolveWorkflowFile(ctx, ctx.paths.workflowYaml);
   if (file === null) {
     const { def, warnings } = loadDefaultWorkflow();
     return { def, warnings, path: null, checksum: null };
@@ -94,13 +95,14 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
     ctx.events.emit('sessionCreated', { sessionId });
     ctx.events.emit('currentSwitched', { sessionId, previous });
     ctx.log.info({ session: sessionId, workflow: wf.path ?? 'bundled' }, 'session started');
+    const legacyWarning = await legacyIgnoredWarning(ctx, sessionId);
     return {
       sessionId,
       workflowId: state.workflow_id,
       task: state.task_description,
       phase: state.current_phase_id,
       workflowSource: wf.path ? relative(ctx.paths.root, wf.path) || wf.path : 'bundled',
-      warnings: [...wf.warnings, ...metaWarnings],
+      warnings: [...wf.warnings, ...metaWarnings, ...(legacyWarning ? [legacyWarning] : [])],
     };
   });
 }
@@ -131,15 +133,18 @@ export async function resolveSession(ctx: DaemonContext, explicit: string | unde
 }
 
 export async function sessionStatus(ctx: DaemonContext, explicit: string | undefined): Promise<SessionStatusResult> {
-  const id = await resolveSession(ctx, explicit);
+  // No current session: the one adopted from legacy files (if `current` was lost), else the legacy workflow itself.
+  const id = (await resolveSession(ctx, explicit)) ?? (await adoptedSessionId(ctx));
   if (id === null) {
-    return { active: false, reason: 'No workflow has been started in this repository.', warnings: [] };
+    return (await legacyStatus(ctx)) ?? { active: false, reason: 'No workflow has been started in this repository.', warnings: [] };
   }
+  const legacyWarning = await legacyIgnoredWarning(ctx, id);
+  const warnings = legacyWarning ? [legacyWarning] : [];
   const loaded = await loadSessionState(ctx.store, ctx.paths.root, id);
   if (loaded === null) {
-    return { active: false, reason: `Session ${id} has no workflow state yet (state.json is missing).`, warnings: [] };
+    return { active: false, reason: `Session ${id} has no workflow state yet (state.json is missing).`, warnings };
   }
-  return buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: loaded.warnings });
+  return buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: [...loaded.warnings, ...warnings] });
 }
 
 export type { SessionListEntry };

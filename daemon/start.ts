@@ -5,7 +5,7 @@
  * lock is then held for the daemon's whole life: it is also what a command run without a daemon
  * (ORCH_DAEMON=0) takes, so there is never more than one writer of `.orchestrator/`.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import { repoPaths, socketDirFor, socketPathFor, type RepoPaths } from '../protocol/paths.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
@@ -21,13 +21,12 @@ import { LiveService } from './live/live-service.js';
 import { IdleTimer, ownershipLost, waitUntil } from './lifecycle.js';
 import type { LockHandle, LockHolder } from './lock.js';
 import { createLogger, type Logger } from './logger.js';
-import { readRegistration, removeRegistrationIfOurs, writeRegistration } from './registration.js';
-import { ensureGitignoreAtStart } from './repo-meta.js';
+import { removeRegistrationIfOurs, writeRegistration } from './registration.js';
 import { createSocketServer } from './server.js';
 import { SessionIndex } from './session-index.js';
 import { SessionStore } from './session-store.js';
 import { checkSocketPathLength, prepareSocketDir } from './socket-dir.js';
-import { cleanStrayTempFiles } from './temp-files.js';
+import { prepareRepoAtStart, previousExit } from './startup.js';
 
 export interface DaemonHandle {
   readonly socketPath: string;
@@ -40,25 +39,6 @@ export interface DaemonHandle {
 export type StartOutcome = { kind: 'running'; handle: DaemonHandle } | { kind: 'already-running'; holder: LockHolder | null };
 
 const DRAIN_TIMEOUT_MS = 10_000;
-
-/** Why the previous daemon of this repo ended: its exit note, or a crash when it left its registration behind. */
-export async function previousExit(paths: RepoPaths): Promise<string | null> {
-  const reg = await readRegistration(paths.daemonJson);
-  try {
-    const note = JSON.parse(await readFile(paths.daemonExit, 'utf8')) as { reason?: string; pid?: number };
-    if (reg && reg.pid !== note.pid) return `pid ${reg.pid} died without shutting down (crash or kill -9)`;
-    return note.reason ?? null;
-  } catch {
-    return reg ? `pid ${reg.pid} died without shutting down (crash or kill -9)` : null;
-  }
-}
-
-/** Start-up work every single writer does once it holds the lock: git ignores, temp-file debris. */
-export async function prepareRepoAtStart(paths: RepoPaths, store: SessionStore, log: Logger): Promise<void> {
-  await ensureGitignoreAtStart(paths);
-  const removed = await cleanStrayTempFiles(paths, await store.listIds());
-  if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
-}
 
 export async function startDaemon(config: DaemonConfig, env: NodeJS.ProcessEnv, logger?: Logger): Promise<StartOutcome> {
   const paths = repoPaths(config.root);

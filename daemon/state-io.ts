@@ -8,6 +8,7 @@ import { parseStateFile, serializeState } from './engine/checksum.js';
 import { utcZ } from './engine/time.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from './engine/types.js';
 import { OrchError } from './errors.js';
+import { parseOrQuarantine } from './quarantine.js';
 import type { SessionStore } from './session-store.js';
 
 export interface LoadedState {
@@ -21,7 +22,7 @@ export async function loadSessionState(store: SessionStore, root: string, id: st
   const text = await store.readStateText(id);
   if (text === null) return null;
   const label = relative(root, store.pathsFor(id).state);
-  const parsed = parseStateFile(text, label);
+  const parsed = await parseOrQuarantine(store.pathsFor(id).state, text, () => parseStateFile(text, label));
   const warnings: string[] = [];
   if (parsed.integrity === 'mismatch') {
     warnings.push(

@@ -7,7 +7,8 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RepoPaths } from '../protocol/paths.js';
 
-const TEMP_RE = /^(state\.json|meta\.json|current|daemon\.json|daemon\.exit\.json|\.gitignore|cp_.*\.json)\.\d{1,10}$/;
+/** `<file>.<uint32>` for every file orch writes atomically: any `*.json`, `current`, `.gitignore`. */
+const TEMP_RE = /^(.+\.json|current|\.gitignore)\.\d{1,10}$/;
 
 async function cleanDir(dir: string): Promise<string[]> {
   let names: string[];
@@ -23,6 +24,9 @@ async function cleanDir(dir: string): Promise<string[]> {
 
 /** Removes stray temp files under `.orchestrator/`; returns what was removed. */
 export async function cleanStrayTempFiles(paths: RepoPaths, sessionIds: string[]): Promise<string[]> {
-  const dirs = [paths.orchDir, ...sessionIds.flatMap((id) => [join(paths.sessionsDir, id), join(paths.sessionsDir, id, 'checkpoints')])];
+  const dirs = [
+    paths.orchDir,
+    ...sessionIds.flatMap((id) => ['', 'checkpoints', 'feedback'].map((sub) => join(paths.sessionsDir, id, sub))),
+  ];
   return (await Promise.all(dirs.map(cleanDir))).flat();
 }

@@ -48,6 +48,14 @@ export interface DaemonStatusResult {
   connections: number;
   /** Why the previous daemon of this repo ended, if known (e.g. `idle`, `signal SIGTERM`, `crashed`). */
   lastExitReason: string | null;
+  /**
+   * Why this daemon was started, as the client that spawned it said: e.g. `started by orch status`,
+   * `orch daemon restart`, or `replaced pid 123 (orch 0.0.9, protocol 0): incompatible protocol`.
+   * Null when it was started by hand.
+   */
+  startReason: string | null;
+  /** This daemon's instance id (as in `daemon/hello`); a new one after every restart. */
+  instanceId: string;
   /** Idle timeout in milliseconds. */
   idleTimeoutMs: number;
 }

@@ -125,6 +125,7 @@ export const SessionStatusRequest = new RequestType<SessionStatusParams, Session
 
 /** One row of `orch sessions`. */
 export interface SessionListEntry {
+  /** The session id; `"legacy"` for the old tool's root files (`source: "legacy"`), which `session/show` accepts and `session/switch` refuses. */
   sessionId: SessionId;
   task: string | null;
   status: WorkflowStatus | 'unknown';

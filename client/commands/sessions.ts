@@ -14,7 +14,7 @@ function when(iso: string | null): string {
 function row(s: SessionListEntry): string {
   const progress = s.progress ? `${s.progress.completed}/${s.progress.total}` : '-';
   const task = s.error ? `(unreadable: ${s.error})` : (s.task ?? '-');
-  return `${s.current ? '*' : ' '} ${s.sessionId}  ${s.status.padEnd(9)}  ${(s.phase ?? '-').padEnd(9)}  ${progress.padStart(5)}  ${when(s.createdAt)}  ${task}`;
+  return `${s.current ? '*' : ' '} ${s.sessionId.padEnd(8)}  ${s.status.padEnd(9)}  ${(s.phase ?? '-').padEnd(9)}  ${progress.padStart(5)}  ${when(s.createdAt)}  ${task}`;
 }
 
 async function list(ctx: CommandContext): Promise<number> {

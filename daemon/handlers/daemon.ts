@@ -37,6 +37,8 @@ export function registerDaemonHandlers(conn: MessageConnection, ctx: DaemonConte
     logPath: ctx.paths.daemonLog,
     connections: ctx.connections(),
     lastExitReason: ctx.lastExitReason,
+    startReason: ctx.config.startReason,
+    instanceId: ctx.instanceId,
     idleTimeoutMs: ctx.config.idleTimeoutMs,
   }), track);
 

@@ -8,6 +8,8 @@ import {
 } from '../../protocol/index.js';
 import { REPO_LOCK, type DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
+import { LEGACY_ENTRY_ID } from '../legacy/legacy-state.js';
+import { refuseSwitchToLegacy, showLegacy } from '../legacy/legacy-view.js';
 import type { Logger } from '../logger.js';
 import { handle, optionalBool, optionalString, optionalStringArray, requireString } from '../rpc.js';
 import { sessionStatus, startSession } from '../session-service.js';
@@ -34,6 +36,7 @@ export function registerSessionHandlers(conn: MessageConnection, ctx: DaemonCont
 
   handle(conn, log, SessionShowRequest, async (p) => {
     const id = requireString(p as unknown as Params, 'sessionId');
+    if (id === LEGACY_ENTRY_ID) return { session: await showLegacy(ctx) };
     if (!(await ctx.store.exists(id))) {
       throw new OrchError('SessionNotFound', `There is no session ${id} in this repository; orch sessions lists them.`, { sessionId: id });
     }
@@ -46,6 +49,7 @@ export function registerSessionHandlers(conn: MessageConnection, ctx: DaemonCont
 
   handle(conn, log, SessionSwitchRequest, async (p) => {
     const id = requireString(p as unknown as Params, 'sessionId');
+    if (id === LEGACY_ENTRY_ID) refuseSwitchToLegacy();
     return ctx.locks.runExclusive(REPO_LOCK, async () => {
       if (!(await ctx.store.exists(id))) {
         throw new OrchError('SessionNotFound', `There is no session ${id} in this repository; orch sessions lists them.`, { sessionId: id });

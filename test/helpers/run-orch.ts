@@ -12,15 +12,21 @@ export interface OrchResult {
 
 /**
  * The environment every spawned `orch` gets: the caller's, minus variables that would point it at
- * another repo or session, plus what the test passes.
+ * another repo or session, plus what the test passes. ORCH_DAEMON is always explicit (CI sets `CI`,
+ * which would otherwise switch the daemon off): `ORCH_TEST_DAEMON=0` runs the suite without a
+ * daemon, anything else (the default) with one. Tests that need a daemon pass ORCH_DAEMON=1.
  */
 export function orchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.ORCH_SESSION;
   delete env.ORCH_ROOT;
   env.ORCH_IDLE_TIMEOUT_MS ??= '120000';
+  env.ORCH_DAEMON = process.env.ORCH_TEST_DAEMON ?? '1';
   return { ...env, ...extra };
 }
+
+/** True when this run of the suite uses no daemon (ORCH_TEST_DAEMON=0). */
+export const isNoDaemonRun = process.env.ORCH_TEST_DAEMON === '0';
 
 /** Spawns the built `orch` with `args` in `cwd` and collects its output. */
 export function runOrch(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<OrchResult> {

@@ -1,0 +1,78 @@
+/**
+ * No-daemon mode: `ORCH_DAEMON=0`, or by default when `CI` is set (unless `ORCH_DAEMON=1`). Each
+ * command runs the daemon's handlers in this process, loaded by path at run time (client/ and
+ * daemon/ never import each other), over in-memory streams, holding the repo's single-writer lock
+ * for its duration. A live daemon is the single writer, so when one runs the command talks to it.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { exitCodeFor, type OrchErrorName } from '../protocol/errors.js';
+import type { RepoPaths } from '../protocol/paths.js';
+import { connectStreams, type DaemonConnection } from './connect.js';
+import { connectExisting, isMismatch, replaceIncompatible } from './ensure-daemon.js';
+import { CliError, unavailableError, usageError } from './errors.js';
+
+/** The shape of `dist/daemon/inprocess.js` (checked against the real module in test/lifecycle). */
+export interface InProcessModule {
+  openInProcess(
+    root: string,
+    env: NodeJS.ProcessEnv,
+  ): Promise<
+    | { kind: 'opened'; channel: { readonly input: Readable; readonly output: Writable; close(): Promise<void> } }
+    | { kind: 'daemon'; pid: number }
+  >;
+}
+
+const INPROCESS_URL = new URL('../daemon/inprocess.js', import.meta.url).href;
+
+/** Whether commands run without a daemon, from ORCH_DAEMON and CI. */
+export function isDaemonDisabled(env: NodeJS.ProcessEnv): boolean {
+  const raw = (env.ORCH_DAEMON ?? '').trim().toLowerCase();
+  if (['0', 'false', 'no', 'off'].includes(raw)) return true;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return false;
+  if (raw !== '') throw usageError(`ORCH_DAEMON must be 1 (use the daemon) or 0 (run each command in-process), not ${JSON.stringify(env.ORCH_DAEMON)}.`);
+  const ci = (env.CI ?? '').trim().toLowerCase();
+  return ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+/** Errors thrown by the daemon's code keep their name and exit code here (they are not ResponseErrors). */
+function fromDaemonError(err: unknown): unknown {
+  const e = err as { errorName?: unknown; message?: unknown; details?: Record<string, unknown> } | null;
+  if (e && typeof e.errorName === 'string' && typeof e.message === 'string') {
+    return new CliError(e.message, exitCodeFor(e.errorName as OrchErrorName), e.errorName, e.details);
+  }
+  return err;
+}
+
+/** Waited for a daemon that holds the lock but did not answer yet (starting, or draining). */
+const DAEMON_WAIT_MS = 15_000;
+
+/** A connection for one command without starting a daemon: a running daemon's, else in-process. */
+export async function connectWithoutDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, stderr: (s: string) => void): Promise<DaemonConnection> {
+  const mod = (await import(INPROCESS_URL)) as InProcessModule;
+  const deadline = Date.now() + DAEMON_WAIT_MS;
+  for (;;) {
+    try {
+      const existing = await connectExisting(paths);
+      if (existing) return existing;
+    } catch (err) {
+      if (!isMismatch(err)) throw err;
+      await replaceIncompatible(paths, err, stderr);
+    }
+    let opened;
+    try {
+      opened = await mod.openInProcess(paths.root, env);
+    } catch (err) {
+      throw fromDaemonError(err);
+    }
+    if (opened.kind === 'opened') {
+      const { channel } = opened;
+      return connectStreams(channel.input, channel.output, () => void channel.close());
+    }
+    if (Date.now() > deadline) {
+      throw unavailableError(
+        `The orch daemon (pid ${opened.pid}) holds ${paths.daemonLock} but does not answer; stop it (kill ${opened.pid}) or wait for it to finish.`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * No-daemon mode (ORCH_DAEMON=0, and by default under CI): the client loads this module by path and
+ * runs one command through the daemon's own handlers, over an in-memory pair of streams instead of
+ * a socket. It holds the same single-writer lock (`daemon.lock`, kind `cli`) from before it reads
+ * anything until the command's work is done, and does the same start-up cleanup, so every
+ * guarantee of the daemon (one writer, durable acknowledged writes, no debris) holds here too.
+ * Side-effect free at import; the client never imports this statically (project references).
+ */
+import { mkdir } from 'node:fs/promises';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
+import { repoPaths, type RepoPaths } from '../protocol/paths.js';
+import { resolveConfig, type DaemonConfig } from './config.js';
+import type { DaemonContext } from './context.js';
+import { OrchError } from './errors.js';
+import { DaemonEvents } from './events.js';
+import { registerAllHandlers } from './handlers/index.js';
+import { randomHex } from './ids.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { IdleTimer, waitUntil } from './lifecycle.js';
+import { describeHolder, tryAcquire, type LockHandle } from './lock.js';
+import { createLogger } from './logger.js';
+import { SessionIndex } from './session-index.js';
+import { SessionStore } from './session-store.js';
+import { prepareRepoAtStart } from './startup.js';
+
+/** The client's side of an in-process command. */
+export interface InProcessChannel {
+  /** What the handlers write (the client reads it). */
+  readonly input: Readable;
+  /** What the client writes (the handlers read it). */
+  readonly output: Writable;
+  /** Ends the command: waits for work still running, then releases the lock and flushes the log. */
+  close(): Promise<void>;
+}
+
+export type InProcessOutcome =
+  | { kind: 'opened'; channel: InProcessChannel }
+  /** A daemon holds the lock: it is the single writer, so the client must talk to it instead. */
+  | { kind: 'daemon'; pid: number };
+
+/** Waits for the lock; a live daemon holding it ends the wait at once. */
+async function takeCliLock(paths: RepoPaths, config: DaemonConfig): Promise<LockHandle | { daemonPid: number }> {
+  const deadline = Date.now() + config.cliLockTimeoutMs;
+  let delay = 5;
+  for (;;) {
+    const attempt = await tryAcquire(paths.daemonLock, 'cli');
+    if (attempt.ok) return attempt.handle;
+    if (attempt.holder?.kind === 'daemon') return { daemonPid: attempt.holder.pid };
+    if (Date.now() >= deadline) {
+      throw new OrchError(
+        'LockTimeout',
+        `Could not take the lock ${paths.daemonLock} within ${config.cliLockTimeoutMs} ms: it is held by ${describeHolder(attempt.holder)}; wait for it to finish, or stop that process.`,
+        { lock: paths.daemonLock, holderPid: attempt.holder?.pid ?? null },
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/** Takes the lock and serves one client over in-memory streams with the daemon's handlers. */
+export async function openInProcess(root: string, env: NodeJS.ProcessEnv): Promise<InProcessOutcome> {
+  const config = resolveConfig(root, env);
+  const paths = repoPaths(config.root);
+  await mkdir(paths.orchDir, { recursive: true });
+  const lock = await takeCliLock(paths, config);
+  if ('daemonPid' in lock) return { kind: 'daemon', pid: lock.daemonPid };
+  try {
+    return { kind: 'opened', channel: await serveInProcess(config, paths, lock) };
+  } catch (err) {
+    lock.releaseSync();
+    throw err;
+  }
+}
+
+async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: LockHandle): Promise<InProcessChannel> {
+  const log = createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes).child({ mode: 'no-daemon' });
+  const store = new SessionStore(paths);
+  await prepareRepoAtStart(paths, store, log);
+  const work = new IdleTimer(0, () => undefined);
+  const ctx: DaemonContext = {
+    config, paths, log, store, index: new SessionIndex(store, paths.root), events: new DaemonEvents(), live: null,
+    locks: new KeyedMutex(), instanceId: randomHex(16), startedAt: new Date(), socketPath: 'in-process', lastExitReason: null,
+    connections: () => 1,
+    requestShutdown: () => undefined,
+  };
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const conn = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
+  registerAllHandlers(conn, ctx, log, work.track);
+  conn.listen();
+  let closing: Promise<void> | null = null;
+  return {
+    input: toClient,
+    output: toServer,
+    close() {
+      closing ??= (async () => {
+        // Normally nothing runs any more (the client had its answer); a client that gave up early
+        // must not release the lock under work that is still writing.
+        if (work.running > 0) await waitUntil(() => work.running === 0, 60_000);
+        work.stop();
+        conn.dispose();
+        toServer.end();
+        toClient.end();
+        lock.releaseSync();
+        log.flush();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * What every single writer of `.orchestrator/` does first, once it holds the lock: the daemon at
+ * start, and each command run without a daemon (ORCH_DAEMON=0).
+ */
+import { readFile } from 'node:fs/promises';
+import type { RepoPaths } from '../protocol/paths.js';
+import type { Logger } from './logger.js';
+import { readRegistration } from './registration.js';
+import { ensureGitignoreAtStart } from './repo-meta.js';
+import type { SessionStore } from './session-store.js';
+import { cleanStrayTempFiles } from './temp-files.js';
+
+/** Why the previous daemon of this repo ended: its exit note, or a crash when it left its registration behind. */
+export async function previousExit(paths: RepoPaths): Promise<string | null> {
+  const reg = await readRegistration(paths.daemonJson);
+  try {
+    const note = JSON.parse(await readFile(paths.daemonExit, 'utf8')) as { reason?: string; pid?: number };
+    if (reg && reg.pid !== note.pid) return `pid ${reg.pid} died without shutting down (crash or kill -9)`;
+    return note.reason ?? null;
+  } catch {
+    return reg ? `pid ${reg.pid} died without shutting down (crash or kill -9)` : null;
+  }
+}
+
+/** Start-up work every single writer does once it holds the lock: git ignores, temp-file debris. */
+export async function prepareRepoAtStart(paths: RepoPaths, store: SessionStore, log: Logger): Promise<void> {
+  await ensureGitignoreAtStart(paths);
+  const removed = await cleanStrayTempFiles(paths, await store.listIds());
+  if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
+}
+
