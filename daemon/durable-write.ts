@@ -41,6 +41,15 @@ export async function writeDurable(path: string, data: string | Buffer, mode = 0
   await fsyncDir(dirname(path));
 }
 
+/**
+ * Atomically replaces `path` without fsync: for caches that are validated on read (a lost or
+ * stale copy after a power cut is detected and rebuilt), where a durable write would only cost.
+ */
+export async function writeCache(path: string, data: string): Promise<void> {
+  await refuseSymlink(path);
+  await writeFileAtomic(path, data, { fsync: false, mode: 0o644 });
+}
+
 /** Appends whole lines, one write each, then fsyncs. Each string must not contain a newline. */
 export async function appendLines(path: string, lines: string[]): Promise<void> {
   if (lines.length === 0) return;

@@ -1,15 +1,16 @@
 /**
  * The small per-session summaries behind `orch sessions`. A state file embeds its whole workflow
- * definition (tens of KB), so summaries are cached in memory and only rebuilt for a session whose
- * state.json changed (by mtime and size) since it was summarised.
+ * definition (tens of KB), so a session is summarised from the summary stored in its meta.json
+ * (session-summary.ts) and cached in memory; a state.json is parsed only when neither matches the
+ * file as it is now (by mtime and size, one stat per session per listing).
  */
-import { stat } from 'node:fs/promises';
 import { repoPaths } from '../protocol/paths.js';
 import type { ProgressCount, SessionListEntry, WorkflowStatus } from '../protocol/session.js';
 import { summarizeForList } from './engine/status-view.js';
 import { parseTime } from './engine/time.js';
 import { OrchError } from './errors.js';
 import { LegacyEntrySource } from './legacy/legacy-list.js';
+import { stateKeyOf, validSummary } from './session-summary.js';
 import type { SessionStore } from './session-store.js';
 import { loadSessionState } from './state-io.js';
 
@@ -23,6 +24,23 @@ interface Summary {
   workflowId: string | null;
   repoRoot: string | null;
   error?: string;
+}
+
+/** Summaries built at once on a cold cache (file reads in flight). */
+const BUILD_CONCURRENCY = 64;
+
+/** `Promise.all(items.map(fn))` with at most `limit` calls in flight. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 export class SessionIndex {
@@ -42,13 +60,8 @@ export class SessionIndex {
     this.cache.delete(id);
   }
 
-  private async cacheKey(id: string): Promise<string> {
-    try {
-      const st = await stat(this.store.pathsFor(id).state);
-      return `${st.mtimeMs}:${st.size}`;
-    } catch {
-      return 'none';
-    }
+  private cacheKey(id: string): string {
+    return stateKeyOf(this.store.pathsFor(id).state);
   }
 
   private async build(id: string, key: string): Promise<Summary> {
@@ -58,6 +71,10 @@ export class SessionIndex {
       createdAt: typeof meta?.created_at === 'string' ? meta.created_at : null,
       repoRoot: typeof meta?.repo_root === 'string' ? meta.repo_root : null,
     };
+    const stored = validSummary(meta?.summary, key);
+    if (stored) {
+      return { ...base, task: stored.task, status: stored.status, phase: stored.phase, progress: stored.progress, workflowId: stored.workflow_id };
+    }
     try {
       const loaded = await loadSessionState(this.store, this.root, id);
       if (!loaded) return { ...base, task: null, status: 'unknown', phase: null, progress: null, workflowId: null };
@@ -70,7 +87,7 @@ export class SessionIndex {
   }
 
   async summary(id: string): Promise<Summary> {
-    const key = await this.cacheKey(id);
+    const key = this.cacheKey(id);
     const cached = this.cache.get(id);
     if (cached && cached.key === key) return cached;
     const fresh = await this.build(id, key);
@@ -96,7 +113,7 @@ export class SessionIndex {
   /** Every session, newest first, with the legacy workflow's entry while it is not adopted. */
   async list(): Promise<SessionListEntry[]> {
     const [ids, current] = await Promise.all([this.store.listIds(), this.store.readCurrent()]);
-    const summaries = await Promise.all(ids.map(async (id) => [id, await this.summary(id)] as const));
+    const summaries = await mapLimit(ids, BUILD_CONCURRENCY, async (id) => [id, await this.summary(id)] as const);
     const live = new Set(ids);
     for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
     const entries = summaries.map(([id, s]) => this.toEntry(id, s, current));

@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { isSessionId, sessionPaths, type RepoPaths, type SessionPaths } from '../protocol/paths.js';
-import { appendLines, writeDurable } from './durable-write.js';
+import { appendLines, writeCache, writeDurable } from './durable-write.js';
 import { OrchError } from './errors.js';
 import { newSessionId } from './ids.js';
 import { pythonDumps } from './engine/pyjson.js';
@@ -106,6 +106,15 @@ export class SessionStore {
       if (err instanceof OrchError) throw err;
       return null;
     }
+  }
+
+  /**
+   * Stores the list summary in meta.json (read-modify-write; callers hold the session's mutex).
+   * Not fsynced: the summary is a cache validated against state.json on every read.
+   */
+  async writeSummary(id: string, summary: Record<string, unknown>): Promise<void> {
+    const meta = (await this.readMeta(id)) ?? { session_id: id, created_at: naiveLocalNow(), repo_root: this.paths.root };
+    await writeCache(this.pathsFor(id).meta, JSON.stringify({ ...meta, summary }, null, 2));
   }
 
   /** The raw text of state.json, or null when the session has none yet. */

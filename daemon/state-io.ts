@@ -2,13 +2,13 @@
  * Loading and saving one session's workflow state: parse + integrity check on the way in,
  * Python-compatible serialisation and whole-line log appends on the way out.
  */
-import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { parseStateFile, serializeState } from './engine/checksum.js';
 import { utcZ } from './engine/time.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from './engine/types.js';
 import { OrchError } from './errors.js';
 import { parseOrQuarantine } from './quarantine.js';
+import { stateKeyOf, storedSummaryOf } from './session-summary.js';
 import type { SessionStore } from './session-store.js';
 
 export interface LoadedState {
@@ -45,15 +45,7 @@ export async function saveSessionState(store: SessionStore, id: string, state: W
   const now = new Date();
   const saved: WorkflowState = { ...state, updated_at: utcZ(now) };
   await store.writeStateText(id, serializeState(saved, now));
+  await store.writeSummary(id, { ...storedSummaryOf(saved, stateKeyOf(store.pathsFor(id).state)) });
   await store.appendEvents(id, events);
   return saved;
-}
-
-/** mtime of a session's state.json in ms, or null when absent (cache validation). */
-export async function stateMtime(store: SessionStore, id: string): Promise<number | null> {
-  try {
-    return (await stat(store.pathsFor(id).state)).mtimeMs;
-  } catch {
-    return null;
-  }
 }
