@@ -38,15 +38,17 @@ export async function connectExisting(paths: RepoPaths): Promise<DaemonConnectio
   }
 }
 
-function tail(file: string, lines = 5): string {
+/** What the daemon wrote to `file` after byte `from` (its own start-up output), last lines only. */
+function outputSince(file: string, from: number, lines = 5): string {
   try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    const text = readFileSync(file).subarray(from).toString('utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n').replace(/\.$/, '');
   } catch {
     return '';
   }
 }
 
-function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | undefined): { exitCode: () => number | null } {
+function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | undefined): { exitCode: () => number | null; output: () => string } {
   try {
     mkdirSync(paths.orchDir, { recursive: true });
   } catch (err) {
@@ -59,6 +61,12 @@ function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | 
     // first start
   }
   const out = openSync(paths.daemonOut, flags, 0o600);
+  let from = 0;
+  try {
+    from = statSync(paths.daemonOut).size;
+  } catch {
+    // just created
+  }
   const args = [DAEMON_MAIN, '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/', env });
   closeSync(out);
@@ -66,7 +74,7 @@ function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | 
   child.on('exit', (c, signal) => (code = c ?? (signal ? 128 : 1)));
   child.on('error', () => (code = 127));
   child.unref();
-  return { exitCode: () => code };
+  return { exitCode: () => code, output: () => outputSince(paths.daemonOut, from) };
 }
 
 /** True while `pid` runs; a zombie (killed, not yet reaped) has exited. */
@@ -111,7 +119,7 @@ export async function startAndConnect(paths: RepoPaths, env: NodeJS.ProcessEnv, 
     if (conn) return conn;
     const code = child.exitCode();
     if (code !== null && code !== 0) {
-      throw unavailableError(`The orch daemon failed to start (exit ${code}): ${tail(paths.daemonOut) || 'no output'}. More in ${paths.daemonOut}.`);
+      throw unavailableError(`The orch daemon failed to start (exit ${code}): ${child.output() || 'no output'}. More in ${paths.daemonOut}.`);
     }
     if (Date.now() > deadline) {
       throw unavailableError(`The orch daemon did not answer within ${startTimeoutMs(env)} ms; see ${paths.daemonOut} and ${paths.daemonLog}.`);

@@ -3,8 +3,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { daemonPidsFor } from '../helpers/daemons.js';
 import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import { runOrch as runAny, runOrchJson as runAnyJson, stopDaemon } from '../helpers/run-orch.js';
+import { DAEMON_ENV } from '../helpers/lifecycle.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+// These are about the daemon: force it on even when the suite runs without one.
+const runOrch = (args: string[], opts: { cwd: string }) => runAny(args, { ...opts, env: DAEMON_ENV });
+const runOrchJson = (args: string[], opts: { cwd: string }) => runAnyJson(args, { ...opts, env: DAEMON_ENV });
 
 const repos: TempRepo[] = [];
 afterEach(async () => {

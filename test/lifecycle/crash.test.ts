@@ -44,7 +44,7 @@ describe('crash safety', () => {
     expect(status.code).toBe(0);
     expect(status.json.progress.completed).toBe(10);
     // "Within a second" on an idle machine; the bound leaves room for a loaded CI runner.
-    expect(recoveryMs).toBeLessThan(3000);
+    expect(recoveryMs).toBeLessThan(5000);
     expect(itemStatuses(r.root, json.sessionId, 'WORK')).toMatchObject(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`item_${i}`, 'completed'])));
     expect(existsSync(join(dir, 'state.json.3735928559'))).toBe(false);
     expect(existsSync(join(r.root, '.orchestrator', 'current.42'))).toBe(false);

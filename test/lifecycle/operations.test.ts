@@ -81,14 +81,14 @@ describe('orch daemon start | stop | restart | status | logs', () => {
     const log = join(r.root, '.orchestrator', 'daemon.log');
     mkdirSync(join(r.root, '.orchestrator'));
     writeFileSync(log, `${JSON.stringify({ level: 30, time: Date.now(), msg: 'old entry' })}\n`.repeat(100));
-    const env = { ORCH_LOG_MAX_BYTES: '4000', ORCH_LOG_LEVEL: 'debug' };
+    const env = { ORCH_LOG_MAX_BYTES: '3000', ORCH_LOG_LEVEL: 'debug' };
     await orch(['status'], r.root, env);
     expect(readFileSync(`${log}.1`, 'utf8')).toContain('old entry');
     expect(readFileSync(log, 'utf8')).not.toContain('old entry');
     // Debug level logs every request; enough requests take the live log over the cap.
     for (let i = 0; i < 8; i++) await orch(['status'], r.root, env);
     await waitFor(() => !readFileSync(`${log}.1`, 'utf8').includes('old entry'), 'a rotation while running', 10_000);
-    expect(statSync(log).size).toBeLessThan(4000 + 2000);
+    expect(statSync(log).size).toBeLessThan(3000 + 2000);
     expect(existsSync(`${log}.2`)).toBe(false);
     const human = await orch(['daemon', 'logs'], r.root);
     expect(human.code).toBe(0);
