@@ -31,7 +31,8 @@ function sizeOf(path: string): number {
  */
 export function createLogger(dest: string, level: string, maxBytes = 0): Logger {
   rotateLogIfLarge(dest, maxBytes);
-  const boom = pino.destination({ dest, mkdir: true, sync: true });
+  // 0600: the log names tasks and items, which other local users have no business reading.
+  const boom = pino.destination({ dest, mkdir: true, sync: true, mode: 0o600 });
   let size = sizeOf(dest);
   const stream: DestinationStream & { flush(cb?: (err?: Error) => void): void } = {
     write(line: string) {

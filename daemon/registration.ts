@@ -20,7 +20,7 @@ export interface Registration {
 }
 
 export async function writeRegistration(path: string, reg: Registration): Promise<void> {
-  await writeDurable(path, JSON.stringify(reg, null, 2) + '\n');
+  await writeDurable(path, JSON.stringify(reg, null, 2) + '\n', 0o600);
 }
 
 export async function readRegistration(path: string): Promise<Registration | null> {

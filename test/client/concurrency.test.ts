@@ -57,15 +57,18 @@ phases:
           type: command
           command: "bash -c 'touch gate-started && sleep 4'"
 `);
-    await runOrch(['start', 'Slow gate'], { cwd: r.root });
+    // Serving reads while a command runs is what the daemon is for: without one, status waits
+    // for the single-writer lock by design. This test always uses the daemon.
+    const env = { ORCH_DAEMON: '1' };
+    await runOrch(['start', 'Slow gate'], { cwd: r.root, env });
     let completeDone = false;
-    const complete = runOrch(['complete', 'slow_gate', '-q'], { cwd: r.root }).then((res) => {
+    const complete = runOrch(['complete', 'slow_gate', '-q'], { cwd: r.root, env }).then((res) => {
       completeDone = true;
       return res;
     });
     await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 10_000);
     const started = Date.now();
-    const status = await runOrchJson(['status'], { cwd: r.root });
+    const status = await runOrchJson(['status'], { cwd: r.root, env });
     const statusMs = Date.now() - started;
     expect(status.code).toBe(0);
     expect(completeDone).toBe(false);
@@ -73,7 +76,7 @@ phases:
     const done = await complete;
     expect(done.code).toBe(0);
     expect(statusMs).toBeLessThan(4000);
-    const after = await runOrchJson(['status'], { cwd: r.root });
+    const after = await runOrchJson(['status'], { cwd: r.root, env });
     expect(after.json.items[0].status).toBe('completed');
   });
 });
