@@ -14,6 +14,7 @@ import { detectChangedFiles } from './changed-files.js';
 import type { DaemonContext } from './context.js';
 import { fsyncDir } from './durable-write.js';
 import { pythonDumps } from './engine/pyjson.js';
+import { overallProgress } from './engine/status-view.js';
 import { utcOffset } from './engine/time.js';
 import type { Checkpoint, WorkflowState } from './engine/types.js';
 import { OrchError } from './errors.js';
@@ -36,14 +37,7 @@ export function checkpointIdFor(timestamp: string, workflowId: string, rand = ra
 
 /** "Task: …; Current Phase: …; Progress: x/y items completed[; Constraints: n active]" over all phases. */
 export function contextSummary(state: WorkflowState): string {
-  let completed = 0;
-  let total = 0;
-  for (const phase of Object.values(state.phases)) {
-    for (const item of Object.values(phase.items)) {
-      total += 1;
-      if (item.status === 'completed') completed += 1;
-    }
-  }
+  const { completed, total } = overallProgress(state);
   const parts = [`Task: ${state.task_description}`, `Current Phase: ${state.current_phase_id}`, `Progress: ${completed}/${total} items completed`];
   if (state.constraints.length > 0) parts.push(`Constraints: ${state.constraints.length} active`);
   return parts.join('; ');

@@ -15,7 +15,7 @@ export interface StatusContext {
 }
 
 /** Completed items over all items of all phases; skipped items do not count as completed. */
-function overallProgress(state: WorkflowState): ProgressCount {
+export function overallProgress(state: WorkflowState): ProgressCount {
   let completed = 0;
   let total = 0;
   for (const phase of Object.values(state.phases)) {

@@ -1,21 +1,15 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import type { TempRepo } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const { repo } = useRepoRegistry();
 
 function repoWithWorkflow(yaml: string): TempRepo {
-  const r = makeTempRepo();
-  repos.push(r);
+  const r = repo();
   writeFileSync(join(r.root, 'workflow.yaml'), yaml);
   return r;
 }

@@ -2,24 +2,18 @@
  * The workflow rules (reference §3 and §7), through the spawned CLI and a real daemon: gates and
  * verification, skip rules, human approval, the last phase, finished workflows, blockers.
  */
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import type { TempRepo } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const { repo } = useRepoRegistry();
 
 /** A temp git repo with `workflow.yaml` and a started session; returns the repo and the session id. */
 async function started(workflow: string): Promise<{ r: TempRepo; id: string }> {
-  const r = makeTempRepo();
-  repos.push(r);
+  const r = repo();
   writeFileSync(join(r.root, 'workflow.yaml'), workflow);
   const { code, json, stderr } = await runOrchJson(['start', 'Exercise the rules'], { cwd: r.root });
   if (code !== 0) throw new Error(`orch start exited ${code}: ${stderr} ${JSON.stringify(json)}`);

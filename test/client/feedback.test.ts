@@ -1,26 +1,16 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoPaths } from '../../protocol/paths.js';
 import { hashLegacy, makeLegacyRepo, sessionDirs } from '../helpers/legacy-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
-function track(r: TempRepo): TempRepo {
-  repos.push(r);
-  return r;
-}
+const { repo, track } = useRepoRegistry();
 
 describe('orch feedback', () => {
   test('add appends a durable JSON line to the session feedback file; list shows it; kinds are checked', async () => {
-    const r = track(makeTempRepo());
+    const r = repo();
     const { json: started } = await runOrchJson(['start', 'Feedback task'], { cwd: r.root });
     const tool = await runOrchJson(['feedback', 'add', 'The gate output was cut off — "quotes" too', '--kind', 'tool'], { cwd: r.root });
     expect(tool.code).toBe(0);
@@ -56,7 +46,7 @@ describe('orch feedback', () => {
   });
 
   test('with no workflow at all, add is refused and list is empty', async () => {
-    const r = track(makeTempRepo());
+    const r = repo();
     const add = await runOrchJson(['feedback', 'add', 'hello'], { cwd: r.root });
     expect(add.code).toBe(1);
     expect(add.json.error.name).toBe('NoActiveWorkflow');
@@ -86,7 +76,7 @@ describe('orch feedback', () => {
   });
 
   test('unknown legacy shapes are shown as they are and unparseable lines are counted, not fatal', async () => {
-    const r = track(makeTempRepo());
+    const r = repo();
     const { legacy } = repoPaths(r.root);
     writeFileSync(
       legacy.processFeedback,

@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LEGACY_FIXTURE, hashLegacy, makeLegacyRepo } from '../helpers/legacy-repo.js';
-import { runOrchJson, stopDaemon } from '../helpers/run-orch.js';
-import type { TempRepo } from '../helpers/temp-repo.js';
+import { runOrchJson } from '../helpers/run-orch.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const { track } = useRepoRegistry();
 
 const fixtureEvents = readFileSync(join(LEGACY_FIXTURE, '.workflow_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 describe('legacy history in orch log and orch checkpoints', () => {
   test('with no session, log and checkpoints show the legacy files', async () => {
-    const r = makeLegacyRepo();
-    repos.push(r);
+    const r = track(makeLegacyRepo());
     const log = await runOrchJson(['log', '-n', '3'], { cwd: r.root });
     expect(log.code).toBe(0);
     expect(log.json.source).toBe('legacy');
@@ -30,8 +23,7 @@ describe('legacy history in orch log and orch checkpoints', () => {
   });
 
   test('after adoption the session log follows the legacy history, and the legacy files are untouched', async () => {
-    const r = makeLegacyRepo();
-    repos.push(r);
+    const r = track(makeLegacyRepo());
     const before = hashLegacy(r.root);
     expect((await runOrchJson(['complete', 'write_tests'], { cwd: r.root })).code).toBe(0);
     const log = await runOrchJson(['log', '-n', '1000'], { cwd: r.root });

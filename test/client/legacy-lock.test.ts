@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { repoPaths } from '../../protocol/paths.js';
 import { processStartTime } from '../../daemon/lock.js';
 import { hashLegacy, makeLegacyRepo, sessionDirs } from '../helpers/legacy-repo.js';
-import { runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import { runOrchJson } from '../helpers/run-orch.js';
 import type { TempRepo } from '../helpers/temp-repo.js';
 import { isAlive } from '../helpers/wait-for.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const { track } = useRepoRegistry();
 function legacyRepo(): TempRepo {
-  const r = makeLegacyRepo();
-  repos.push(r);
-  return r;
+  return track(makeLegacyRepo());
 }
 
 /** Writes a migration lock as another orch process would hold it (lock.ts's holder format). */

@@ -1,22 +1,15 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoPaths } from '../../protocol/paths.js';
 import { fixtureState, hashLegacy, makeLegacyRepo, orchTree, sessionDirs, sha256 } from '../helpers/legacy-repo.js';
 import { isNoDaemonRun, runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
 import type { TempRepo } from '../helpers/temp-repo.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const { track } = useRepoRegistry();
 function legacyRepo(): TempRepo {
-  const r = makeLegacyRepo();
-  repos.push(r);
-  return r;
+  return track(makeLegacyRepo());
 }
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));

@@ -1,19 +1,14 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_WORKFLOW_YAML } from '../../daemon/engine/default-workflow.js';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import type { TempRepo } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const temp = useRepoRegistry();
 
 const SMALL_WORKFLOW = `name: "Small"
 version: "1.0"
@@ -33,8 +28,7 @@ phases:
 `;
 
 function repo(workflow: string | null = SMALL_WORKFLOW): TempRepo {
-  const r = makeTempRepo();
-  repos.push(r);
+  const r = temp.repo();
   if (workflow !== null) writeFileSync(join(r.root, 'workflow.yaml'), workflow);
   return r;
 }
@@ -138,8 +132,7 @@ describe('orch checkpoint and orch checkpoints', () => {
   test('a --file outside the repository is refused with exit 2, and nothing is written', async () => {
     const r = repo();
     const id = await startSession(r);
-    const outside = makeTempRepo({ git: false });
-    repos.push(outside);
+    const outside = temp.repo({ git: false });
     symlinkSync(outside.root, join(r.root, 'escape'));
     for (const f of [join(outside.root, 'x.md'), '../elsewhere.md', 'escape/x.md']) {
       const res = await runOrchJson(['checkpoint', '-f', f], { cwd: r.root });
@@ -238,8 +231,7 @@ describe('orch validate', () => {
     const missing = await runOrch(['validate'], { cwd: r.root });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/orch init/);
-    const outside = makeTempRepo({ git: false });
-    repos.push(outside);
+    const outside = temp.repo({ git: false });
     writeFileSync(join(outside.root, 'wf.yaml'), SMALL_WORKFLOW);
     const res = await runOrchJson(['validate', '--workflow', join(outside.root, 'wf.yaml')], { cwd: r.root });
     expect(res.code).toBe(2);
@@ -283,8 +275,7 @@ describe('orch init', () => {
 
   test('a workflow.yaml linking outside the repository is never written through', async () => {
     const r = repo(null);
-    const outside = makeTempRepo({ git: false });
-    repos.push(outside);
+    const outside = temp.repo({ git: false });
     writeFileSync(join(outside.root, 'wf.yaml'), 'precious\n');
     symlinkSync(join(outside.root, 'wf.yaml'), join(r.root, 'workflow.yaml'));
     const res = await runOrchJson(['init', '--force'], { cwd: r.root });

@@ -3,14 +3,15 @@
  * shared/fixtures/new-layout (see its README.md), and compares what orch writes with what Python
  * wrote: state, log and checkpoint, field by field, ignoring only ids, times and the repo path.
  */
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeChecksum, parseStateFile } from '../../daemon/engine/checksum.js';
 import { parseLossless } from '../../daemon/engine/pyjson.js';
-import { git, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import { git, type TempRepo } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
 const FIXTURE = '/work/shared/fixtures/new-layout';
 const FIXTURE_SESSION = join(FIXTURE, '.orchestrator', 'sessions', '2f76b47f');
@@ -18,13 +19,7 @@ const FIXTURE_CHECKPOINT = join(FIXTURE_SESSION, 'checkpoints', 'cp_20261123_225
 /** Where the Python tool ran (it is inside absolute paths in the fixture's state and log). */
 const FIXTURE_ROOT = '/home/dev/demo-new';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const { repo } = useRepoRegistry();
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const TIME_KEY = /(^|_)(at|timestamp)$/;
@@ -92,8 +87,7 @@ async function replayFixture(r: TempRepo): Promise<string> {
 
 describe('the fixture scenario, replayed with orch', () => {
   test('state, log and checkpoint match what the Python tool wrote', async () => {
-    const r = makeTempRepo();
-    repos.push(r);
+    const r = repo();
     const sessionId = await replayFixture(r);
     const dir = join(r.root, '.orchestrator', 'sessions', sessionId);
 
@@ -139,8 +133,7 @@ describe('the fixture scenario, replayed with orch', () => {
   });
 
   test('orch status reads a copy of the fixture repository as it is', async () => {
-    const r = makeTempRepo({ git: false });
-    repos.push(r);
+    const r = repo({ git: false });
     cpSync(FIXTURE, r.root, { recursive: true });
     execFileSync('chmod', ['-R', 'u+w', r.root]);
     const before = readFileSync(join(r.root, '.orchestrator', 'sessions', '2f76b47f', 'state.json'));

@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const { repo } = useRepoRegistry();
 
 describe('session summaries', () => {
   test('listing uses the summary stored in meta.json while it matches state.json, and rebuilds it when not', async () => {
-    const r = makeTempRepo();
-    repos.push(r);
+    const r = repo();
     const id = (await runOrchJson(['start', 'Real task'], { cwd: r.root })).json.sessionId;
     await runOrch(['daemon', 'stop'], { cwd: r.root });
     const dir = join(r.root, '.orchestrator', 'sessions', id);

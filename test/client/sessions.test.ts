@@ -1,21 +1,10 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
-function repo(): TempRepo {
-  const r = makeTempRepo();
-  repos.push(r);
-  return r;
-}
+const { repo } = useRepoRegistry();
 
 /** Names and mtimes of everything under .orchestrator/ except the daemon's own runtime files. */
 function stateFiles(root: string): Map<string, number> {

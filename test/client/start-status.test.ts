@@ -1,22 +1,12 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { git, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import { git } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
-function repo(opts?: { git?: boolean }): TempRepo {
-  const r = makeTempRepo(opts);
-  repos.push(r);
-  return r;
-}
+const { repo } = useRepoRegistry();
 
 /** Every file below `root` with its size and mtime, except under `.orchestrator/` and `.git/`. */
 function snapshot(root: string): Map<string, string> {
@@ -165,8 +155,7 @@ describe('orch start and status', () => {
 
   test('a workflow file outside the repo is refused', async () => {
     const r = repo();
-    const outside = makeTempRepo({ git: false });
-    repos.push(outside);
+    const outside = repo({ git: false });
     writeFileSync(join(outside.root, 'wf.yaml'), 'name: x\nversion: "1"\nphases: [{id: A, name: A}]\n');
     const res = await runOrch(['start', 'x', '--workflow', join(outside.root, 'wf.yaml')], { cwd: r.root });
     expect(res.code).toBe(2);

@@ -1,43 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import { abandonWorkflow, advancePhase, approveItem, approvePhase, completeItem, skipItem } from '../../daemon/engine/operations.js';
 import { buildStatusView, summarizeForList } from '../../daemon/engine/status-view.js';
-import type { ItemDef, PhaseDef, VerificationDef, WorkflowDef, WorkflowState } from '../../daemon/engine/types.js';
+import type { WorkflowDef, WorkflowState } from '../../daemon/engine/types.js';
+import { deepFreeze, item, NOW, phase, stateFor } from '../helpers/engine-fixture.js';
 
-// --- a tiny workflow and a hand-built state, independent of the loader and state factory ---
-function item(id: string, o: Partial<ItemDef> = {}, v: Partial<VerificationDef> = {}): ItemDef {
-  const forced = o.step_type === 'gate' || o.step_type === 'required';
-  return {
-    id, name: `Item ${id}`, description: null, required: true, skippable: !forced, skip_conditions: [], agent: null,
-    notes: [], step_type: 'flexible', evidence_schema: null, evidence_prompt: null, ...o,
-    verification: { type: 'none', path: null, command: null, expect_exit_code: 0, description: null, ...v },
-  };
-}
-function phase(id: string, items: ItemDef[], o: Partial<PhaseDef> = {}): PhaseDef {
-  return { id, name: `Phase ${id}`, description: null, agent: null, executor: null, items, exit_gate: null, notes: [],
-    required_reviews: [], phase_type: 'guided', intended_tools: [], ...o };
-}
-function stateFor(def: WorkflowDef): WorkflowState {
-  const phases: WorkflowState['phases'] = {};
-  def.phases.forEach((p, i) => {
-    const items: WorkflowState['phases'][string]['items'] = {};
-    for (const it of p.items) {
-      items[it.id] = { id: it.id, status: 'pending', started_at: null, completed_at: null, skipped_at: null, skip_reason: null,
-        skip_context_considered: null, notes: null, verification_result: null, retry_count: 0, files_modified: null,
-        evidence: null, gate_result: null };
-    }
-    phases[p.id] = { id: p.id, status: i === 0 ? 'active' : 'pending', started_at: i === 0 ? 'T0' : null, completed_at: null, items };
-  });
-  return { workflow_id: 'wf_test0001', workflow_type: def.name, workflow_version: def.version, task_description: 'Test task',
-    project: null, status: 'active', current_phase_id: def.phases[0]!.id, phases, created_at: 'T0', updated_at: 'T0',
-    completed_at: null, metadata: {}, workflow_definition: def, constraints: [] };
-}
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    Object.values(value).forEach(deepFreeze);
-    Object.freeze(value);
-  }
-  return value;
-}
 const def: WorkflowDef = {
   name: 'View flow', version: '1.0', description: null, settings: {},
   phases: [
@@ -49,7 +15,6 @@ const def: WorkflowDef = {
     phase('BUILD', [item('code')], { exit_gate: 'human_approval', name: 'Building' }),
   ],
 };
-const NOW = new Date('2026-01-02T03:04:05.000Z');
 const ctx = { sessionId: 'ab12cd34', source: 'session' as const, warnings: ['checksum mismatch'] };
 const fresh = (): WorkflowState => deepFreeze(stateFor(def));
 const step = (s: WorkflowState, f: (s: WorkflowState) => { state: WorkflowState }): WorkflowState => deepFreeze(f(s).state);

@@ -1,28 +1,21 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { daemonPidsFor } from '../helpers/daemons.js';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch as runAny, runOrchJson as runAnyJson, stopDaemon } from '../helpers/run-orch.js';
+import { runOrch as runAny, runOrchJson as runAnyJson } from '../helpers/run-orch.js';
 import { DAEMON_ENV } from '../helpers/lifecycle.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
 // These are about the daemon: force it on even when the suite runs without one.
 const runOrch = (args: string[], opts: { cwd: string }) => runAny(args, { ...opts, env: DAEMON_ENV });
 const runOrchJson = (args: string[], opts: { cwd: string }) => runAnyJson(args, { ...opts, env: DAEMON_ENV });
 
-const repos: TempRepo[] = [];
-afterEach(async () => {
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
-});
+const { repo } = useRepoRegistry();
 
 describe('cold start', () => {
   test('20 orch start at once on a repo with no daemon give one daemon and 20 sessions', async () => {
-    const r = makeTempRepo();
-    repos.push(r);
+    const r = repo();
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => runOrchJson(['start', `Parallel task ${i}`], { cwd: r.root })),
     );
@@ -41,8 +34,7 @@ describe('cold start', () => {
   });
 
   test('daemon status does not start a daemon, and daemon stop removes socket and registration', async () => {
-    const r = makeTempRepo();
-    repos.push(r);
+    const r = repo();
     const none = await runOrchJson(['daemon', 'status'], { cwd: r.root });
     expect(none).toMatchObject({ code: 0, json: { running: false } });
     expect(daemonPidsFor(r.root)).toEqual([]);

@@ -16,19 +16,17 @@ import {
   DaemonStatusRequest,
   type SessionChangedEvent,
 } from '../../client/lib.js';
-import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
-import { ORCH_CLI, orchEnv, runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
+import type { TempRepo } from '../helpers/temp-repo.js';
+import { ORCH_CLI, orchEnv, runOrch, runOrchJson } from '../helpers/run-orch.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const repos: TempRepo[] = [];
 const clients: OrchClient[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const c of clients.splice(0)) c.close();
-  for (const r of repos.splice(0)) {
-    await stopDaemon(r.root);
-    r.remove();
-  }
 });
+// Declared after the clients' hook, so clients close before the daemons stop (hooks run in order).
+const { repo } = useRepoRegistry();
 
 function manyItems(n: number): string {
   const items = Array.from({ length: n }, (_, i) => `      - id: item_${i}\n        name: "Item ${i} ${'x'.repeat(40)}"\n`).join('');
@@ -36,8 +34,7 @@ function manyItems(n: number): string {
 }
 
 async function setup(items = 5, env: NodeJS.ProcessEnv = {}): Promise<{ r: TempRepo; sessionId: string }> {
-  const r = makeTempRepo();
-  repos.push(r);
+  const r = repo();
   writeFileSync(join(r.root, 'workflow.yaml'), manyItems(items));
   const { json } = await runOrchJson(['start', 'Live updates'], { cwd: r.root, env });
   return { r, sessionId: json.sessionId };
