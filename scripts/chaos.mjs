@@ -21,7 +21,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../dist/client/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/client/orch.cjs', import.meta.url));
 const opts = parseOptions(process.argv.slice(2));
 let seed = opts.seed;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -40,7 +40,7 @@ function parseOptions(argv) {
 }
 
 if (!existsSync(CLI)) {
-  process.stderr.write('chaos: dist/client/cli.js is missing; run npm run build first.\n');
+  process.stderr.write('chaos: dist/client/orch.cjs is missing; run npm run build first.\n');
   process.exit(2);
 }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../dist/client/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/client/orch.cjs', import.meta.url));
 const repo = realpathSync(mkdtempSync('/tmp/orch-demo-'));
 const env = { ...process.env, ORCH_DAEMON: process.env.ORCH_DAEMON ?? '1' };
 delete env.ORCH_SESSION;

@@ -1,8 +1,14 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI, as users run it. */
-export const ORCH_CLI = fileURLToPath(new URL('../../client/cli.js', import.meta.url));
+/** The installed entry point (package.json bin): the bundled client behind its loader. */
+export const ORCH_CLI = fileURLToPath(new URL('../../client/orch.cjs', import.meta.url));
+
+/** One V8 code cache for the whole test run, in /tmp, so tests never write to the user's ~/.cache. */
+const CODE_CACHE_DIR = join(tmpdir(), `orch-test-code-cache-${process.getuid?.() ?? 0}`);
 
 export interface OrchResult {
   code: number | null;
@@ -21,6 +27,7 @@ export function orchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   delete env.ORCH_SESSION;
   delete env.ORCH_ROOT;
   env.ORCH_IDLE_TIMEOUT_MS ??= '120000';
+  env.ORCH_CACHE_DIR ??= CODE_CACHE_DIR;
   env.ORCH_DAEMON = process.env.ORCH_TEST_DAEMON ?? '1';
   return { ...env, ...extra };
 }

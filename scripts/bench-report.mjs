@@ -1,0 +1,136 @@
+/**
+ * Turns the raw results of scripts/bench.mjs into rows (figure, target, verdict) and a text table.
+ * A row with no target is informative and gets no verdict.
+ */
+
+const ms = (x) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? `${Math.round(x).toLocaleString('en-US')} ms` : `${x.toFixed(1)} ms`);
+const us = (x) => `${Math.round(x).toLocaleString('en-US')} µs`;
+const n = (x) => Math.round(x).toLocaleString('en-US');
+const verdict = (ok) => (ok ? 'PASS' : 'SHORT');
+/** A ratio to 2 decimals, or 3 when 2 would round it onto the other side of its limit. */
+const ratioText = (r, limit) => `${(r <= limit) === (Number(r.toFixed(2)) <= limit) ? r.toFixed(2) : r.toFixed(3)}×`;
+
+function row(id, measure, result, target = '', pass = null) {
+  return { id, measure, result, target, verdict: pass === null ? '' : verdict(pass) };
+}
+
+function statusRows(r) {
+  const rows = [];
+  if (r.warm) {
+    const ratio = r.warm.status.median / r.warm.floor.median;
+    rows.push(row('1', `warm orch status (daemon running), median of ${r.warm.status.n}`, `${ms(r.warm.status.median)} = ${ratioText(ratio, 1.15)} node -e 0 (${ms(r.warm.floor.median)})`, '≤ 1.15×', ratio <= 1.15));
+    for (const e of r.warm.extra) {
+      rows.push(row('1', `  for comparison: ${e.cli.split('/').slice(-3).join('/')} (unbundled)`, `${ms(e.median)} = ${(e.median / r.warm.floor.median).toFixed(2)}×`));
+    }
+  }
+  if (r.cold) {
+    const ratio = r.cold.status.median / r.cold.floor.median;
+    rows.push(row('2', `cold orch status (starts the daemon), median of ${r.cold.status.n}`, `${ms(r.cold.status.median)} = ${ratioText(ratio, 5)} node -e 0 (${ms(r.cold.floor.median)})`, '≤ 5×', ratio <= 5));
+  }
+  if (r.persistent) {
+    const p = r.persistent;
+    rows.push(row('3', `persistent connection: session/status p50 (${n(p.n)} requests)`, us(p.median), '≤ 150 µs', p.median <= 150));
+    rows.push(row('3', `persistent connection: session/status p99`, us(p.p99), '≤ 1,000 µs', p.p99 <= 1000));
+  }
+  return rows;
+}
+
+function mutationRows(m) {
+  const rows = [];
+  const plain = m.plain.perSecond;
+  rows.push(row('4', `plain atomic write + fsync + dir fsync, ${n(m.stateBytes / 1024)} KB file, 1 writer`, `${n(plain)} writes/s (8 writers: ${n(m.plainParallel.perSecond)}/s)`));
+  for (const l of m.levels) {
+    const lost = l.lostState + l.lostLog;
+    const share = l.perSecond / plain;
+    const target = l.clients === 32 ? '≥ 50% of plain, 0 lost' : '0 lost';
+    const pass = lost === 0 && l.errors === 0 && (l.clients !== 32 || share >= 0.5);
+    const errors = l.errors ? `, ${l.errors} failed (${l.firstError})` : '';
+    rows.push(
+      row(
+        '4',
+        `durable mutations, ${l.clients} client${l.clients === 1 ? '' : 's'} (${l.sessions} sessions of ${m.itemsPerSession} items, ${n(l.ops)} completes)`,
+        `${n(l.perSecond)}/s = ${Math.round(share * 100)}% of plain; p50 ${ms(l.latencyMs.median)}; lost ${l.lostState} (state) + ${l.lostLog} (log)${errors}`,
+        target,
+        pass,
+      ),
+    );
+  }
+  return rows;
+}
+
+function growth(sizes, pick) {
+  const a = sizes.find((s) => s.sessions === 1000);
+  const b = sizes.find((s) => s.sessions === 10000);
+  const base = sizes.find((s) => s.sessions === 1);
+  if (!a || !b || !base) return null;
+  const x = pick(a) - pick(base);
+  const y = pick(b) - pick(base);
+  if (![x, y].every(Number.isFinite)) return null;
+  return x <= 0 ? (y <= Math.abs(x) * 10 + 1 ? 1 : Infinity) : y / x;
+}
+
+function sessionRows(s) {
+  const rows = [];
+  for (const z of s.sizes) {
+    const label = `orch sessions, ${n(z.sessions)} session${z.sessions === 1 ? '' : 's'}`;
+    if (z.error) {
+      rows.push(row('5', `${label}: list by a new daemon`, z.error, '≤ 100 ms', false));
+    } else {
+      const worst = Math.max(z.warmListMs.median, z.restartListMs ?? Infinity);
+      rows.push(
+        row(
+          '5',
+          `${label}: list by the running daemon`,
+          `${ms(z.warmListMs.median)} (median of ${z.warmListMs.n}); first after a restart ${ms(z.restartListMs)}; first ever ${ms(z.firstListMs)}`,
+          '≤ 100 ms',
+          worst <= 100,
+        ),
+      );
+    }
+    const start = Math.max(z.startMs, z.restartMs ?? 0);
+    rows.push(row('5', `${label}: daemon start (spawn → answering)`, `${ms(z.startMs)}; restart ${ms(z.restartMs)}`, '≤ 2,000 ms', start <= 2000));
+    rows.push(row('5', `${label}: daemon RSS`, `${z.rssMb?.toFixed(1) ?? '—'} MB (after start: ${z.rssStartMb?.toFixed(1) ?? '—'} MB)`, '≤ 100 MB', (z.rssMb ?? Infinity) <= 100));
+    if (z.cliMs) rows.push(row('5', `${label}: whole CLI orch sessions --json`, `${ms(z.cliMs.median)} (median of ${z.cliMs.n})`));
+  }
+  const list = growth(s.sizes, (z) => (z.error ? NaN : z.warmListMs.median));
+  const first = growth(s.sizes, (z) => (z.error ? NaN : z.firstListMs));
+  const start = growth(s.sizes, (z) => z.startMs);
+  const rss = growth(s.sizes, (z) => z.rssMb);
+  const f = (g) => (g === null ? '—' : Number.isFinite(g) ? `×${g.toFixed(1)}` : '×∞');
+  const ok = [list, first, start, rss].every((g) => g !== null && g <= 12.5);
+  rows.push(row('5', 'growth of the cost above 1 session, 1,000 → 10,000 sessions', `list ${f(list)}, first list ${f(first)}, start ${f(start)}, RSS ${f(rss)}`, '≤ ×10 (linear; ×12.5 allows noise)', ok));
+  return rows;
+}
+
+function notificationRows(x) {
+  const a = x.afterAck;
+  const missed = x.missed ? `; ${x.missed} never arrived` : '';
+  return [
+    row(
+      '6',
+      `notification to a subscriber after the change is on disk, ${a.n} changes`,
+      `median ${ms(a.median)}, worst ${ms(a.max)}${missed} (from sending the change: median ${ms(x.fromSend.median)}, worst ${ms(x.fromSend.max)})`,
+      '≤ 20 ms',
+      x.missed === 0 && a.max <= 20,
+    ),
+  ];
+}
+
+export function buildRows(r) {
+  return [
+    ...statusRows(r),
+    ...(r.mutations ? mutationRows(r.mutations) : []),
+    ...(r.sessions ? sessionRows(r.sessions) : []),
+    ...(r.notifications ? notificationRows(r.notifications) : []),
+  ];
+}
+
+/** A Markdown table (it reads as plain text too, and pastes into the README as is). */
+export function formatTable(report) {
+  const head = ['#', 'Measure', 'Result', 'Target', 'Verdict'];
+  const lines = [head, head.map(() => '---'), ...report.rows.map((r) => [r.id, r.measure, r.result, r.target, r.verdict])];
+  const table = lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  const m = report.machine;
+  const load = report.loadAverage.before.map((x) => x.toFixed(2)).join(' ');
+  return `${table}\n\nNode ${m.node}, ${m.platform}, ${m.cpus} × ${m.cpu}; load average before: ${load}; ${report.mode} run, ${report.durationS.toFixed(0)} s; client ${report.cli}`;
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * Bundles the client for start-up speed (run by `npm run build`, after tsc):
+ *
+ *   dist/client/cli.js (tsc output, ESM, ~30 modules) ──esbuild──▶ dist/client/orch.bundle.cjs
+ *   scripts/orch-loader.cjs ──▶ dist/client/orch.cjs (package.json bin; loads the bundle with V8's code cache)
+ *
+ * One CommonJS file instead of an ESM graph saves Node's module resolution and the costly ESM
+ * import of vscode-jsonrpc (CommonJS), about 25 ms of a warm `orch status`. The daemon stays out:
+ * the client starts it, and loads it in-process (ORCH_DAEMON=0), by path at run time (the URL is
+ * computed, so esbuild cannot inline it). Such a computed `import(url)` is routed to the loader,
+ * `__orchImport(url)`: code compiled by vm.Script with a code cache cannot import on Node 20.
+ * The bundle's inputs are checked: no daemon code and no dependency but vscode-jsonrpc, or the
+ * build fails. dist/client/orch.meta.json keeps esbuild's metafile for the import-graph test.
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLIENT = join(PROJECT, 'dist', 'client');
+const BUNDLE = join(CLIENT, 'orch.bundle.cjs');
+const LOADER = join(CLIENT, 'orch.cjs');
+/** The only package the bundle may carry (the protocol's framing); everything else belongs to the daemon. */
+const ALLOWED_PACKAGES = new Set(['vscode-jsonrpc']);
+
+function packageOf(input) {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  return m ? m[1] : null;
+}
+
+/** Fails when the bundle took in daemon code or a dependency the client must not load. */
+function checkInputs(metafile) {
+  const bad = [];
+  for (const input of Object.keys(metafile.inputs)) {
+    const abs = resolve(PROJECT, input);
+    const pkg = packageOf(abs);
+    if (pkg !== null && !ALLOWED_PACKAGES.has(pkg)) bad.push(`${input} (package ${pkg})`);
+    if (pkg === null && !abs.startsWith(join(PROJECT, 'dist', 'client')) && !abs.startsWith(join(PROJECT, 'dist', 'protocol'))) bad.push(input);
+  }
+  if (bad.length > 0) throw new Error(`the client bundle must not contain:\n  ${bad.join('\n  ')}`);
+}
+
+/** `import(<expression>)` in our own modules becomes `__orchImport(<expression>)` (see orch-loader.cjs). */
+const computedImports = {
+  name: 'computed-imports',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/](client|protocol)[\\/].*\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(/\bimport\((?=\s*[^'"\s])/g, '__orchImport('),
+      loader: 'js',
+    }));
+  },
+};
+
+async function main() {
+  const result = await build({
+    entryPoints: [join(CLIENT, 'cli.js')],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Whitespace and syntax only: stack traces of an internal error keep readable names.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'eof',
+    metafile: true,
+    logLevel: 'warning',
+    absWorkingDir: PROJECT,
+    define: { 'import.meta.url': '__orchModuleUrl' },
+    banner: { js: 'var __orchModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [computedImports],
+  });
+  checkInputs(result.metafile);
+  // The loader wraps the bundle in a function, where a leading #! is a syntax error.
+  const code = readFileSync(BUNDLE, 'utf8').replace(/^#![^\n]*\n/, '');
+  if (/\bimport\(/.test(code)) throw new Error(`${relative(PROJECT, BUNDLE)} still contains import(…), which cannot run under the code cache`);
+  writeFileSync(BUNDLE, code);
+  const hash = createHash('sha256').update(code).digest('hex');
+  const loader = readFileSync(join(PROJECT, 'scripts', 'orch-loader.cjs'), 'utf8').replace("'__BUNDLE_HASH__'", JSON.stringify(hash));
+  writeFileSync(LOADER, loader);
+  chmodSync(LOADER, 0o755);
+  writeFileSync(join(CLIENT, 'orch.meta.json'), JSON.stringify(result.metafile, null, 1));
+  const kb = (Buffer.byteLength(code) / 1024).toFixed(0);
+  process.stderr.write(`bundle: ${relative(PROJECT, LOADER)} → ${relative(PROJECT, BUNDLE)} (${kb} KB, ${Object.keys(result.metafile.inputs).length} modules)\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bundle: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
