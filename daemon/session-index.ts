@@ -119,6 +119,9 @@ export class SessionIndex {
     const entries = summaries.map(([id, s]) => this.toEntry(id, s, current));
     const legacy = await this.legacy.entry(current);
     if (legacy) entries.push(legacy);
-    return entries.sort((a, b) => (parseTime(b.createdAt) || 0) - (parseTime(a.createdAt) || 0));
+    // Each entry's time is parsed once, not twice per comparison.
+    const keyed = entries.map((entry) => ({ entry, t: parseTime(entry.createdAt) || 0 }));
+    keyed.sort((a, b) => b.t - a.t);
+    return keyed.map((k) => k.entry);
   }
 }

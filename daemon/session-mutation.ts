@@ -6,6 +6,7 @@
 import type { OperationResult } from '../protocol/workflow.js';
 import type { DaemonContext } from './context.js';
 import type { OpResult } from './engine/ops-common.js';
+import type { LogEvent } from './engine/types.js';
 import { buildStatusView } from './engine/status-view.js';
 import { OrchError } from './errors.js';
 import { adoptLegacyForChange, takeAdoptionNotes } from './legacy/adopt.js';
@@ -40,26 +41,136 @@ export async function withSessionState<T>(ctx: DaemonContext, id: string, fn: (l
   return ctx.locks.runExclusive(id, async () => fn(await requireState(ctx, id)));
 }
 
+type Op = (loaded: LoadedState) => OpResult | Promise<OpResult>;
+
+interface Queued {
+  op: Op;
+  resolve: (r: OperationResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The changes of one session waiting for its mutex, to be applied and saved as one batch. */
+interface Batch {
+  items: Queued[];
+}
+
+/** Per daemon (context), the batch of each session that has not taken the session's mutex yet. */
+const waiting = new WeakMap<DaemonContext, Map<string, Batch>>();
+
 /**
  * Applies `op` to session `id` and saves the result. An operation that records a refusal (a failed
  * verification) returns `error`: the record is saved first, then the error is thrown.
+ *
+ * Group commit: changes that queue up on one session while it is busy are applied in memory one
+ * after another, in arrival order, and saved with one write of state.json (and one append of all
+ * their events, in order); every caller is answered once that write is done. An operation that
+ * throws is answered with its error and does not hold up the others.
  */
-export async function mutateSession(ctx: DaemonContext, id: string, op: (loaded: LoadedState) => OpResult | Promise<OpResult>): Promise<OperationResult> {
-  return ctx.locks.runExclusive(id, async () => {
-    const loaded = await requireState(ctx, id);
-    const result = await op(loaded);
-    let state = result.state;
-    if (result.events.length > 0) {
-      state = await saveSessionState(ctx.store, id, result.state, result.events);
-      ctx.log.info({ session: id, events: result.events.map((e) => e.event_type) }, 'session changed');
-      ctx.events.emit('sessionChanged', { sessionId: id, external: false });
+export async function mutateSession(ctx: DaemonContext, id: string, op: Op): Promise<OperationResult> {
+  let perSession = waiting.get(ctx);
+  if (!perSession) {
+    perSession = new Map();
+    waiting.set(ctx, perSession);
+  }
+  const sessions = perSession;
+  return new Promise<OperationResult>((resolve, reject) => {
+    const pending = sessions.get(id);
+    if (pending) {
+      pending.items.push({ op, resolve, reject });
+      return;
     }
-    if (result.error) throw result.error;
-    return {
-      message: result.message,
-      sessionId: id,
-      status: buildStatusView(state, loaded.def, { sessionId: id, source: 'session', warnings: loaded.warnings }),
-      warnings: [...takeAdoptionNotes(ctx, id), ...loaded.warnings],
-    };
+    const batch: Batch = { items: [{ op, resolve, reject }] };
+    sessions.set(id, batch);
+    ctx.locks
+      .runExclusive(id, async () => {
+        // From here on, new changes start the next batch (which waits for this one).
+        if (sessions.get(id) === batch) sessions.delete(id);
+        await applyBatch(ctx, id, batch.items);
+      })
+      .catch((err: unknown) => {
+        for (const item of batch.items) item.reject(err);
+      });
   });
+}
+
+type Outcome = { kind: 'ok'; answer: () => OperationResult } | { kind: 'error'; error: unknown };
+
+async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Promise<void> {
+  let loaded: LoadedState;
+  try {
+    loaded = await requireState(ctx, id);
+  } catch (err) {
+    for (const item of items) item.reject(err);
+    return;
+  }
+  const { def } = loaded;
+  let state = loaded.state;
+  // The file's warnings (a checksum mismatch) belong to the changes up to the first one saved;
+  // later ones see the state as orch wrote it, as they would have one write at a time.
+  let warnings = loaded.warnings;
+  const events: LogEvent[] = [];
+  const applied: { result: OpResult; warnings: string[]; changed: boolean }[] = [];
+  const outcomes: Outcome[] = [];
+  /** The saved state's `updated_at`, once the batch is on disk (read by the answers, built after). */
+  let savedAt: string | null = null;
+  for (const item of items) {
+    try {
+      const result = await item.op({ state, def, warnings });
+      const changed = result.events.length > 0;
+      const entry = { result, warnings, changed };
+      applied.push(entry);
+      if (changed) {
+        state = result.state;
+        events.push(...result.events);
+        warnings = [];
+      }
+      outcomes.push({ kind: 'ok', answer: () => answerFor(ctx, id, def, entry, savedAt) });
+    } catch (err) {
+      outcomes.push({ kind: 'error', error: err });
+    }
+  }
+  if (events.length > 0) {
+    try {
+      const saved = await saveSessionState(ctx.store, id, state, events);
+      savedAt = saved.updated_at;
+    } catch (err) {
+      // Nothing of this batch is on disk: no change in it may be acknowledged.
+      for (const [i, item] of items.entries()) item.reject(outcomes[i]?.kind === 'error' ? (outcomes[i] as { error: unknown }).error : err);
+      return;
+    }
+    ctx.log.info({ session: id, events: events.map((e) => e.event_type), changes: applied.filter((a) => a.changed).length }, 'session changed');
+    ctx.events.emit('sessionChanged', { sessionId: id, external: false });
+  }
+  for (const [i, item] of items.entries()) {
+    const outcome = outcomes[i] as Outcome;
+    if (outcome.kind === 'error') {
+      item.reject(outcome.error);
+      continue;
+    }
+    try {
+      item.resolve(outcome.answer());
+    } catch (err) {
+      item.reject(err);
+    }
+  }
+}
+
+/** One caller's answer: a recorded refusal is thrown, anything else reports the state after its change. */
+function answerFor(
+  ctx: DaemonContext,
+  id: string,
+  def: LoadedState['def'],
+  entry: { result: OpResult; warnings: string[]; changed: boolean },
+  savedAt: string | null,
+): OperationResult {
+  const { result, warnings } = entry;
+  if (result.error) throw result.error;
+  // What was saved carries the save's `updated_at`, as a one-change write would report it.
+  const state = entry.changed && savedAt !== null ? { ...result.state, updated_at: savedAt } : result.state;
+  return {
+    message: result.message,
+    sessionId: id,
+    status: buildStatusView(state, def, { sessionId: id, source: 'session', warnings }),
+    warnings: [...takeAdoptionNotes(ctx, id), ...warnings],
+  };
 }

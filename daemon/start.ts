@@ -5,7 +5,7 @@
  * lock is then held for the daemon's whole life: it is also what a command run without a daemon
  * (ORCH_DAEMON=0) takes, so there is never more than one writer of `.orchestrator/`.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import { repoPaths, socketDirFor, socketPathFor, type RepoPaths } from '../protocol/paths.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
@@ -26,7 +26,8 @@ import { createSocketServer } from './server.js';
 import { SessionIndex } from './session-index.js';
 import { SessionStore } from './session-store.js';
 import { checkSocketPathLength, prepareSocketDir } from './socket-dir.js';
-import { prepareRepoAtStart, previousExit } from './startup.js';
+import { prepareRepoAtStart, previousExit, sweepSessionsInBackground } from './startup.js';
+import type { TempSweep } from './temp-files.js';
 
 export interface DaemonHandle {
   readonly socketPath: string;
@@ -59,8 +60,12 @@ export async function startDaemon(config: DaemonConfig, env: NodeJS.ProcessEnv, 
 
 async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPaths, log: Logger, lock: LockHandle): Promise<DaemonHandle> {
   const lastExitReason = await previousExit(paths);
+  // The daemon's start on the filesystem's clock: the lock file it has just created. Any temp file
+  // a killed writer left is older; every temp file of a write this daemon does (all after the bind
+  // below) is newer.
+  const startedNs = (await stat(paths.daemonLock, { bigint: true })).mtimeNs;
   const store = new SessionStore(paths);
-  await prepareRepoAtStart(paths, store, log);
+  await prepareRepoAtStart(paths, store, log, 'later');
 
   const socketDir = socketDirFor(env, process.getuid?.() ?? 0);
   await prepareSocketDir(socketDir);
@@ -72,6 +77,8 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   const locks = new KeyedMutex();
   const index = new SessionIndex(store, paths.root);
   let shutdownPromise: Promise<string> | null = null;
+  /** The background sweep of session folders for temp-file debris (started once registered). */
+  let sweep: TempSweep | null = null;
   let resolveClosed!: (reason: string) => void;
   const closed = new Promise<string>((r) => (resolveClosed = r));
 
@@ -101,6 +108,12 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   });
   idle.setConnections(0);
   log.info({ socketPath, root: paths.root, lastExitReason, startReason: config.startReason, version: ORCH_VERSION }, 'daemon listening');
+  // Temp files a killed writer left in session folders: swept now, in the background, by age.
+  try {
+    sweep = sweepSessionsInBackground(paths, await store.listIds(), startedNs, log);
+  } catch (err) {
+    log.warn({ err }, 'could not start the sweep of stray temp files');
+  }
 
   const ownership = setInterval(() => {
     void ownershipLost(socketPath, socketIno, paths.daemonJson, instanceId).then((why) => {
@@ -121,6 +134,7 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
       await removeSocketIfOurs(socketPath, socketIno);
       await removeRegistrationIfOurs(paths.daemonJson, instanceId);
       await live.stop(reason).catch((err: unknown) => log.warn({ err }, 'live updates did not stop cleanly'));
+      await sweep?.stop().catch(() => undefined);
       const drained = await waitUntil(() => idle.running === 0, DRAIN_TIMEOUT_MS);
       if (!drained) log.warn({ running: idle.running }, 'shutdown: work still running after the drain deadline');
       await sockets.closeConnections();

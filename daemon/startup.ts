@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import { readRegistration } from './registration.js';
 import { ensureGitignoreAtStart } from './repo-meta.js';
 import type { SessionStore } from './session-store.js';
-import { cleanStrayTempFiles } from './temp-files.js';
+import { cleanRepoTempFiles, cleanStrayTempFiles, sweepSessionTempFiles, type TempSweep } from './temp-files.js';
 
 /** Why the previous daemon of this repo ended: its exit note, or a crash when it left its registration behind. */
 export async function previousExit(paths: RepoPaths): Promise<string | null> {
@@ -22,10 +22,30 @@ export async function previousExit(paths: RepoPaths): Promise<string | null> {
   }
 }
 
-/** Start-up work every single writer does once it holds the lock: git ignores, temp-file debris. */
-export async function prepareRepoAtStart(paths: RepoPaths, store: SessionStore, log: Logger): Promise<void> {
+/**
+ * Start-up work every single writer does once it holds the lock: git ignores, temp-file debris.
+ * `sessions: 'now'` (a command run without a daemon) sweeps every session folder before going on;
+ * `'later'` (the daemon) sweeps only `.orchestrator/` itself and leaves the session folders to
+ * {@link sweepSessionsInBackground}, so thousands of sessions do not delay listening.
+ */
+export async function prepareRepoAtStart(paths: RepoPaths, store: SessionStore, log: Logger, sessions: 'now' | 'later' = 'now'): Promise<void> {
   await ensureGitignoreAtStart(paths);
-  const removed = await cleanStrayTempFiles(paths, await store.listIds());
+  const removed = sessions === 'now' ? await cleanStrayTempFiles(paths, await store.listIds()) : await cleanRepoTempFiles(paths);
   if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
 }
 
+/**
+ * The daemon's sweep of the session folders, started once it is registered. `startedNs` is the
+ * daemon's start on the filesystem's clock (the mtime of the lock file it created): every temp file
+ * of a write it does is newer, every one a killed writer left is older.
+ */
+export function sweepSessionsInBackground(paths: RepoPaths, ids: string[], startedNs: bigint, log: Logger): TempSweep {
+  const sweep = sweepSessionTempFiles(paths, ids, startedNs);
+  void sweep.done.then(
+    (removed) => {
+      if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
+    },
+    (err: unknown) => log.warn({ err }, 'the sweep of stray temp files failed'),
+  );
+  return sweep;
+}

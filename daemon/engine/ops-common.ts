@@ -43,9 +43,22 @@ export function assertOpen(state: WorkflowState): void {
   );
 }
 
-/** A deep copy with `updated_at` set, to be modified and returned. */
+/**
+ * A deep copy of everything operations may change. The embedded `workflow_definition` (most of a
+ * state's size) is shared, not copied: no operation ever modifies a definition. Key order is kept,
+ * since state.json is written in the state's own key order.
+ */
+export function copyState(state: WorkflowState): WorkflowState {
+  const next: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state)) {
+    next[k] = k === 'workflow_definition' || v === null || typeof v !== 'object' ? v : structuredClone(v);
+  }
+  return next as unknown as WorkflowState;
+}
+
+/** A copy (see {@link copyState}) with `updated_at` set, to be modified and returned. */
 export function beginChange(state: WorkflowState, now: Date): WorkflowState {
-  const next = structuredClone(state);
+  const next = copyState(state);
   next.updated_at = utcZ(now);
   return next;
 }

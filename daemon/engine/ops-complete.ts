@@ -8,6 +8,7 @@ import { OrchError } from '../errors.js';
 import {
   assertOpen,
   beginChange,
+  copyState,
   checkTextLength,
   locateItem,
   makeEvent,
@@ -205,7 +206,7 @@ export function completeItem(
   now: Date,
 ): OpResult {
   const pre = precheck(state, def, itemId, opts);
-  if (pre === null) return { state: structuredClone(state), events: [], message: 'Item already completed' };
+  if (pre === null) return { state: copyState(state), events: [], message: 'Item already completed' };
   const plan = planFor(pre.itemDef, def.settings, opts.skipVerify === true);
   const checked = plan.kind === 'none' ? undefined : assertOutcomeMatches(itemId, plan, outcome);
   const next = beginChange(state, now);
@@ -232,7 +233,7 @@ export function approveItem(state: WorkflowState, def: WorkflowDef, itemId: stri
   if (found.itemDef.verification.type !== 'manual_gate') {
     throw new OrchError('InvalidTransition', `Item '${itemId}' is not a manual gate item; complete it with \`orch complete ${itemId}\`.`, { itemId });
   }
-  if (found.itemState.status === 'completed') return { state: structuredClone(state), events: [], message: 'Item already approved' };
+  if (found.itemState.status === 'completed') return { state: copyState(state), events: [], message: 'Item already approved' };
   if (found.itemState.status === 'skipped') {
     throw new OrchError('InvalidTransition', `Item ${itemId} was skipped, so it cannot be approved; skipped items stay skipped.`, { itemId });
   }

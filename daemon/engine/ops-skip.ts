@@ -4,7 +4,7 @@
  * `documented` steps need substantive reasoning, everything else 10 characters.
  */
 import { OrchError } from '../errors.js';
-import { assertOpen, beginChange, checkTextLength, locateItem, makeEvent, type LocatedItem, type OpResult } from './ops-common.js';
+import { assertOpen, beginChange, copyState, checkTextLength, locateItem, makeEvent, type LocatedItem, type OpResult } from './ops-common.js';
 import { utcZ } from './time.js';
 import type { WorkflowDef, WorkflowState } from './types.js';
 
@@ -81,7 +81,7 @@ function rejected(state: WorkflowState, loc: LocatedItem, reason: string, proble
     details: { reason, error: problem },
   });
   const error = new OrchError('InvalidTransition', `Skip reasoning rejected: ${problem}.`, { itemId: loc.itemDef.id });
-  return { state: structuredClone(state), events: [event], message: error.message, error };
+  return { state: copyState(state), events: [event], message: error.message, error };
 }
 
 /** Skips an item of the current phase with a reason. */

@@ -111,8 +111,27 @@ function dumpLossless(n: LosslessNumber): string {
 }
 
 // Python sorts str keys by code point; JS's default sort compares UTF-16 units, which differs
-// for astral characters versus U+E000..U+FFFF.
-function compareCodePoints(a: string, b: string): number {
+// for astral characters versus U+E000..U+FFFF. Unit order equals code point order except where a
+// surrogate is involved at the first difference, so only that (rare) case pays for code points.
+function isSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdfff;
+}
+
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ua = a.charCodeAt(i);
+    const ub = b.charCodeAt(i);
+    if (ua === ub) continue;
+    if (isSurrogate(ua) || isSurrogate(ub)) return compareCodePointsSlow(a, b);
+    return ua - ub;
+  }
+  // One is a prefix of the other (in units); a high surrogate at the cut could pair differently.
+  if (n > 0 && a.length !== b.length && isSurrogate(a.charCodeAt(n - 1))) return compareCodePointsSlow(a, b);
+  return a.length - b.length;
+}
+
+function compareCodePointsSlow(a: string, b: string): number {
   const ca = Array.from(a, (c) => c.codePointAt(0) as number);
   const cb = Array.from(b, (c) => c.codePointAt(0) as number);
   const n = Math.min(ca.length, cb.length);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { LosslessNumber } from 'lossless-json';
-import { parseLossless, pythonDumps, pythonFloatRepr, toPlain } from '../../daemon/engine/pyjson.js';
+import { compareCodePoints, parseLossless, pythonDumps, pythonFloatRepr, toPlain } from '../../daemon/engine/pyjson.js';
 
 // Expected strings below were produced by python3's json.dumps / repr and pasted in.
 describe('pythonDumps', () => {
@@ -31,6 +31,26 @@ describe('pythonDumps', () => {
     expect(pythonDumps({ '\u{1F600}': 2, '\uffff': 1, b: 3, B: 4 }, { sortKeys: true })).toBe(
       '{"B": 4, "b": 3, "\\uffff": 1, "\\ud83d\\ude00": 2}',
     );
+  });
+
+  test('sorts mixed astral-plane and BMP keys exactly as Python does', () => {
+    // Python: keys = ['\U0001F600', '\uffff', '\ue000', 'b', 'B', '', 'a\U0001F600', 'a\uffff', 'a\ue000', 'a', 'ab',
+    //   '\U00010000', '\U0010FFFF', '\u00e9', '\u4e2d', '\U0001F600x', '\U0001F601', '\ud7ff', 'z']
+    // json.dumps({k: i for i, k in enumerate(keys)}, sort_keys=True)
+    const keys = ['\u{1F600}', '\uffff', '\ue000', 'b', 'B', '', 'a\u{1F600}', 'a\uffff', 'a\ue000', 'a', 'ab',
+      '\u{10000}', '\u{10FFFF}', '\u00e9', '\u4e2d', '\u{1F600}x', '\u{1F601}', '\ud7ff', 'z'];
+    const obj: Record<string, number> = {};
+    keys.forEach((k, i) => (obj[k] = i));
+    expect(pythonDumps(obj, { sortKeys: true })).toBe(
+      '{"": 5, "B": 4, "a": 9, "ab": 10, "a\\ue000": 8, "a\\uffff": 7, "a\\ud83d\\ude00": 6, "b": 3, "z": 18, ' +
+        '"\\u00e9": 13, "\\u4e2d": 14, "\\ud7ff": 17, "\\ue000": 2, "\\uffff": 1, "\\ud800\\udc00": 11, ' +
+        '"\\ud83d\\ude00": 0, "\\ud83d\\ude00x": 15, "\\ud83d\\ude01": 16, "\\udbff\\udfff": 12}',
+    );
+    // Python: sorted(keys), the same order as plain code point comparison.
+    const sortedPy = ['', 'B', 'a', 'ab', 'a\ue000', 'a\uffff', 'a\u{1F600}', 'b', 'z', '\u00e9', '\u4e2d', '\ud7ff',
+      '\ue000', '\uffff', '\u{10000}', '\u{1F600}', '\u{1F600}x', '\u{1F601}', '\u{10FFFF}'];
+    expect([...keys].sort(compareCodePoints)).toEqual(sortedPy);
+    expect([...keys].reverse().sort(compareCodePoints)).toEqual(sortedPy);
   });
 
   test('prints integral JS numbers as ints and others with Python float repr', () => {
