@@ -32,10 +32,23 @@ try {
     ['start', 'Add rate limiting to the public API', '--project', 'demo-api', '-c', 'No new runtime dependencies'],
     ['status'],
     ['sessions'],
+    ['complete', 'clarify_requirements', '--notes', 'Per-key limits, 100 requests/min, 429 with Retry-After', '-q'],
+    () => {
+      mkdirSync(join(repo, 'docs'));
+      writeFileSync(join(repo, 'docs', 'plan.md'), '# Plan\n\n- Token bucket per API key\n');
+      process.stdout.write('\n(wrote docs/plan.md)\n');
+    },
+    ['complete', 'write_plan', '--notes', 'Wrote docs/plan.md', '-q'],
+    ['skip', 'risk_notes', '--reason', 'Small isolated middleware change; the risks are covered inline in docs/plan.md', '-q'],
+    ['approve-item', 'plan_approval', '--notes', 'Approved in the demo', '-q'],
+    ['advance'],
+    ['checkpoint', '-m', 'Plan approved, starting implementation', '-d', 'Token bucket per API key'],
+    ['log', '-n', '6'],
     ['daemon', 'status'],
   ];
   for (const step of steps) {
-    if (orch(...step).status !== 0) failed = true;
+    if (typeof step === 'function') step();
+    else if (orch(...step).status !== 0) failed = true;
   }
   const git = execFileSync('git', ['status', '--porcelain'], { cwd: repo, encoding: 'utf8' });
   process.stdout.write(`\n$ git status --porcelain\n${git || '(clean: .orchestrator/ is ignored in normal mode)\n'}`);
