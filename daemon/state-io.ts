@@ -3,6 +3,7 @@
  * Python-compatible serialisation and whole-line log appends on the way out.
  */
 import { open, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseStateFile, serializeState } from './engine/checksum.js';
 import { utcZ } from './engine/time.js';
@@ -54,6 +55,16 @@ export function clearStateCache(): void {
  * Null when there is no state.json.
  */
 async function readStateFile(path: string): Promise<{ key: string; hit: LoadedState } | { key: string; text: string } | null> {
+  // Fast path: one synchronous stat of a tiny metadata record (microseconds, no thread-pool hop)
+  // answers the common case, an unchanged file already parsed.
+  const cached = stateCache.get(path);
+  if (cached) {
+    try {
+      if (fileKey(statSync(path, { bigint: true })) === cached.key) return { key: cached.key, hit: cached.loaded };
+    } catch {
+      // gone or unreadable: the slow path below says which
+    }
+  }
   let handle;
   try {
     handle = await open(path, 'r');
@@ -63,7 +74,6 @@ async function readStateFile(path: string): Promise<{ key: string; hit: LoadedSt
   }
   try {
     const key = fileKey(await handle.stat({ bigint: true }));
-    const cached = stateCache.get(path);
     if (cached && cached.key === key) return { key, hit: cached.loaded };
     return { key, text: await handle.readFile('utf8') };
   } finally {

@@ -3,6 +3,7 @@
  * opens a legacy path for writing: orch reads them (dual-read) and writes only its own sessions.
  */
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { RepoPaths } from '../../protocol/paths.js';
@@ -44,7 +45,7 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 export async function pathExists(path: string): Promise<boolean> {
   try {
-    await stat(path);
+    statSync(path);
     return true;
   } catch {
     return false;
