@@ -109,7 +109,9 @@ function notificationRows(x) {
     row(
       '6',
       `notification to a subscriber after the change is on disk, ${a.n} changes`,
-      `median ${ms(a.median)}, worst ${ms(a.max)}${missed} (from sending the change: median ${ms(x.fromSend.median)}, worst ${ms(x.fromSend.max)})`,
+      // The daemon notifies before it answers the writer, so this can be below zero: the
+      // subscriber heard of the change before the writer had its own reply.
+      `median ${ms(a.median)}, worst ${ms(a.max)}${a.median < 0 ? ' (before the writer had its reply)' : ''}${missed} (from sending the change: median ${ms(x.fromSend.median)}, worst ${ms(x.fromSend.max)})`,
       '≤ 20 ms',
       x.missed === 0 && a.max <= 20,
     ),
