@@ -136,7 +136,9 @@ function wrongPhaseError(def: WorkflowDef, itemId: string, current: string): Orc
 /** Finds an item of the current phase in `state` (so callers may modify what they get). */
 export function locateItem(state: WorkflowState, def: WorkflowDef, itemId: string): LocatedItem {
   const { phaseDef, phaseState } = currentPhase(state, def);
-  const itemState = phaseState.items[itemId];
+  // Own properties only: an item id from a client such as `constructor` or `__proto__` must not
+  // find Object.prototype's members.
+  const itemState = Object.hasOwn(phaseState.items, itemId) ? phaseState.items[itemId] : undefined;
   if (itemState === undefined) throw wrongPhaseError(def, itemId, state.current_phase_id);
   const itemDef = phaseDef.items.find((i) => i.id === itemId);
   if (itemDef === undefined) {

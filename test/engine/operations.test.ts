@@ -63,6 +63,14 @@ describe('completeItem', () => {
     expect(refusal(() => completeItem(fresh(), def, 'nope', {}, undefined, NOW)).errorName).toBe('ItemNotFound');
   });
 
+  test('item ids that name members of Object.prototype are plain unknown items', () => {
+    for (const id of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const err = refusal(() => completeItem(fresh(), def, id, {}, undefined, NOW));
+      expect(err.errorName).toBe('ItemNotFound');
+      expect(err.message).toMatch(/^Item not found/);
+    }
+  });
+
   test('completing twice is a no-op; completing a skipped item is refused', () => {
     const once = completeItem(fresh(), def, 'notes_item', {}, undefined, NOW).state;
     const again = completeItem(deepFreeze(once), def, 'notes_item', {}, undefined, NOW);
