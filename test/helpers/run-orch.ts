@@ -28,6 +28,8 @@ export function orchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   delete env.ORCH_ROOT;
   env.ORCH_IDLE_TIMEOUT_MS ??= '120000';
   env.ORCH_CACHE_DIR ??= CODE_CACHE_DIR;
+  // The run's own socket folder (scripts/jest-global-setup.mjs), so killed daemons litter nothing else.
+  if (process.env.ORCH_TEST_SOCKET_DIR) env.ORCH_SOCKET_DIR ??= process.env.ORCH_TEST_SOCKET_DIR;
   env.ORCH_DAEMON = process.env.ORCH_TEST_DAEMON ?? '1';
   return { ...env, ...extra };
 }
