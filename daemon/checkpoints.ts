@@ -19,7 +19,6 @@ import { utcOffset } from './engine/time.js';
 import type { Checkpoint, WorkflowState } from './engine/types.js';
 import { OrchError } from './errors.js';
 import { requireSession, requireState } from './session-mutation.js';
-import { adoptedSessionId } from './legacy/legacy-view.js';
 import { hasLegacyState, isAdoptedSession, withLegacyCheckpoints } from './legacy/legacy-history.js';
 import { resolveSession } from './session-service.js';
 
@@ -219,7 +218,7 @@ export async function createCheckpoint(ctx: DaemonContext, p: CheckpointCreatePa
 
 /** Lists the session's checkpoints, oldest first; an empty list when there is no session. */
 export async function listCheckpoints(ctx: DaemonContext, sessionId: string | undefined): Promise<CheckpointListResult> {
-  const id = (await resolveSession(ctx, sessionId)) ?? (sessionId === undefined ? await adoptedSessionId(ctx) : null);
+  const id = await resolveSession(ctx, sessionId);
   if (id === null) {
     if (!(await hasLegacyState(ctx))) return { sessionId: null, source: 'session', checkpoints: [], warnings: [] };
     return { sessionId: null, source: 'legacy', checkpoints: await withLegacyCheckpoints(ctx, []), warnings: [] };

@@ -8,7 +8,6 @@ import { open } from 'node:fs/promises';
 import type { LogEventView, LogReadParams, LogReadResult } from '../protocol/workflow.js';
 import type { DaemonContext } from './context.js';
 import { OrchError } from './errors.js';
-import { adoptedSessionId } from './legacy/legacy-view.js';
 import { hasLegacyState, isAdoptedSession, withLegacyEvents } from './legacy/legacy-history.js';
 import { resolveSession } from './session-service.js';
 
@@ -104,7 +103,7 @@ export async function readLog(ctx: DaemonContext, p: LogReadParams): Promise<Log
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LOG_LIMIT) {
     throw new OrchError('InvalidArgument', `The number of events must be a whole number from 0 to ${MAX_LOG_LIMIT}; got ${limit}.`, { limit });
   }
-  const id = (await resolveSession(ctx, p.sessionId)) ?? (p.sessionId === undefined ? await adoptedSessionId(ctx) : null);
+  const id = await resolveSession(ctx, p.sessionId);
   if (id === null) {
     if (!(await hasLegacyState(ctx))) return { sessionId: null, source: 'session', events: [], skippedLines: 0 };
     return { sessionId: null, source: 'legacy', ...(await withLegacyEvents(ctx, [], limit)) };

@@ -54,8 +54,3 @@ export function createLogger(dest: string, level: string, maxBytes = 0): Logger 
   };
   return pino({ level, base: { pid: process.pid } }, stream);
 }
-
-/** A logger that drops everything. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}

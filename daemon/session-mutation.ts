@@ -4,13 +4,13 @@
  * Nothing is acknowledged before it is on disk.
  */
 import type { OperationResult } from '../protocol/workflow.js';
-import type { DaemonContext } from './context.js';
+import { REPO_LOCK, type DaemonContext } from './context.js';
 import type { OpResult } from './engine/ops-common.js';
 import type { LogEvent } from './engine/types.js';
 import { buildStatusView } from './engine/status-view.js';
 import { OrchError } from './errors.js';
 import { adoptLegacyForChange, takeAdoptionNotes } from './legacy/adopt.js';
-import { resolveSession } from './session-service.js';
+import { resolveSession, setCurrent } from './session-service.js';
 import { loadSessionState, saveSessionState, type LoadedState } from './state-io.js';
 
 /**
@@ -18,7 +18,12 @@ import { loadSessionState, saveSessionState, type LoadedState } from './state-io
  * older Python tool's workflow present, this is where the first change adopts it (legacy/adopt.ts).
  */
 export async function requireSession(ctx: DaemonContext, explicit: string | undefined): Promise<string> {
-  const id = (await resolveSession(ctx, explicit)) ?? (await adoptLegacyForChange(ctx));
+  const resolved = await resolveSession(ctx, explicit);
+  // A change through the adopted session when `current` was lost makes it current again.
+  if (resolved !== null && explicit === undefined && (await ctx.store.readCurrent()) === null) {
+    await ctx.locks.runExclusive(REPO_LOCK, () => setCurrent(ctx, resolved));
+  }
+  const id = resolved ?? (await adoptLegacyForChange(ctx));
   if (id === null) {
     throw new OrchError('NoActiveWorkflow', 'No workflow has been started in this repository; start one with orch start "<task>".');
   }

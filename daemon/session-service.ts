@@ -8,7 +8,6 @@ import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { isInside } from '../protocol/paths.js';
 import type {
-  SessionListEntry,
   SessionStartParams,
   SessionStartResult,
   SessionStatusResult,
@@ -90,10 +89,8 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
       workflowId: newWorkflowId(),
     });
     await ctx.locks.runExclusive(sessionId, () => saveSessionState(ctx.store, sessionId, state, initialEvents(state)));
-    const previous = await ctx.store.readCurrent();
-    await ctx.store.writeCurrent(sessionId);
     ctx.events.emit('sessionCreated', { sessionId });
-    ctx.events.emit('currentSwitched', { sessionId, previous });
+    await setCurrent(ctx, sessionId);
     ctx.log.info({ session: sessionId, workflow: wf.path ?? 'bundled' }, 'session started');
     const legacyWarning = await legacyIgnoredWarning(ctx, sessionId);
     return {
@@ -108,8 +105,21 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
 }
 
 /**
- * The session a request is about: the explicit id, else `current`. Returns null when there is no
- * session at all; fails when an explicit id, or the one `current` names, does not exist.
+ * Makes `id` the repo's current session and announces the switch; returns the session that was
+ * current before. Callers hold the repo mutex.
+ */
+export async function setCurrent(ctx: DaemonContext, id: string): Promise<string | null> {
+  const previous = await ctx.store.readCurrent();
+  if (previous === id) return previous;
+  await ctx.store.writeCurrent(id);
+  ctx.events.emit('currentSwitched', { sessionId: id, previous });
+  return previous;
+}
+
+/**
+ * The session a request is about: the explicit id, else `current`, else the session the legacy
+ * files were adopted into (when `current` was lost). Returns null when there is no session at
+ * all; fails when an explicit id, or the one `current` names, does not exist.
  */
 export async function resolveSession(ctx: DaemonContext, explicit: string | undefined): Promise<string | null> {
   if (explicit !== undefined) {
@@ -121,7 +131,7 @@ export async function resolveSession(ctx: DaemonContext, explicit: string | unde
     return explicit;
   }
   const current = await ctx.store.readCurrent();
-  if (current === null) return null;
+  if (current === null) return adoptedSessionId(ctx);
   if (!(await ctx.store.exists(current))) {
     throw new OrchError(
       'SessionNotFound',
@@ -133,8 +143,8 @@ export async function resolveSession(ctx: DaemonContext, explicit: string | unde
 }
 
 export async function sessionStatus(ctx: DaemonContext, explicit: string | undefined): Promise<SessionStatusResult> {
-  // No current session: the one adopted from legacy files (if `current` was lost), else the legacy workflow itself.
-  const id = (await resolveSession(ctx, explicit)) ?? (await adoptedSessionId(ctx));
+  // No session at all: the legacy workflow itself, if there is one.
+  const id = await resolveSession(ctx, explicit);
   if (id === null) {
     return (await legacyStatus(ctx)) ?? { active: false, reason: 'No workflow has been started in this repository.', warnings: [] };
   }
@@ -147,4 +157,3 @@ export async function sessionStatus(ctx: DaemonContext, explicit: string | undef
   return buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: [...loaded.warnings, ...warnings] });
 }
 
-export type { SessionListEntry };

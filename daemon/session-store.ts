@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { isSessionId, sessionPaths, type RepoPaths, type SessionPaths } from '../protocol/paths.js';
+import { ensureSessionDirs, isSessionId, sessionPaths, type RepoPaths, type SessionPaths } from '../protocol/paths.js';
 import { appendLines, writeCache, writeDurable } from './durable-write.js';
 import { OrchError } from './errors.js';
 import { newSessionId } from './ids.js';
@@ -46,7 +46,7 @@ export class SessionStore {
 
   /** Creates a new session folder (exclusively, retrying on an id collision) and its meta.json. */
   async create(): Promise<string> {
-    await mkdir(this.paths.sessionsDir, { recursive: true });
+    ensureSessionDirs(this.paths);
     for (let attempt = 0; attempt < 20; attempt++) {
       const id = newSessionId();
       const sp = sessionPaths(this.paths, id);
@@ -56,8 +56,7 @@ export class SessionStore {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
         throw err;
       }
-      await mkdir(sp.checkpoints);
-      await mkdir(sp.feedback);
+      ensureSessionDirs(this.paths, sp);
       const meta: SessionMeta = { session_id: id, created_at: naiveLocalNow(), repo_root: this.paths.root };
       await writeDurable(sp.meta, JSON.stringify(meta, null, 2));
       return id;
@@ -112,12 +111,15 @@ export class SessionStore {
   }
 
   /**
-   * Stores the list summary in meta.json (read-modify-write; callers hold the session's mutex).
-   * Not fsynced: the summary is a cache validated against state.json on every read.
+   * Merges `fields` into the session's meta.json (read-modify-write: callers hold the session's
+   * mutex). `durable: false` skips fsync, for caches such as the list summary, which is validated
+   * against state.json whenever it is read.
    */
-  async writeSummary(id: string, summary: Record<string, unknown>): Promise<void> {
+  async updateMeta(id: string, fields: Record<string, unknown>, opts: { durable: boolean }): Promise<void> {
     const meta = (await this.readMeta(id)) ?? { session_id: id, created_at: naiveLocalNow(), repo_root: this.paths.root };
-    await writeCache(this.pathsFor(id).meta, JSON.stringify({ ...meta, summary }, null, 2));
+    const text = JSON.stringify({ ...meta, ...fields }, null, 2);
+    const path = this.pathsFor(id).meta;
+    await (opts.durable ? writeDurable(path, text) : writeCache(path, text));
   }
 
   /** The raw text of state.json, or null when the session has none yet. */

@@ -126,7 +126,7 @@ export async function saveSessionState(store: SessionStore, id: string, state: W
   if (saved.workflow_definition) {
     remember(path, fileKey(await stat(path, { bigint: true })), { state: saved, def: saved.workflow_definition, warnings: [] });
   }
-  await store.writeSummary(id, { ...storedSummaryOf(saved, stateKeyOf(store.pathsFor(id).state)) });
+  await store.updateMeta(id, { summary: storedSummaryOf(saved, stateKeyOf(store.pathsFor(id).state)) }, { durable: false });
   await store.appendEvents(id, events);
   return saved;
 }

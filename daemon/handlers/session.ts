@@ -12,7 +12,7 @@ import { LEGACY_ENTRY_ID } from '../legacy/legacy-state.js';
 import { refuseSwitchToLegacy, showLegacy } from '../legacy/legacy-view.js';
 import type { Logger } from '../logger.js';
 import { handle, optionalBool, optionalString, optionalStringArray, requireString } from '../rpc.js';
-import { sessionStatus, startSession } from '../session-service.js';
+import { sessionStatus, setCurrent, startSession } from '../session-service.js';
 import type { Tracker } from './tracker.js';
 
 type Params = Record<string, unknown>;
@@ -54,11 +54,7 @@ export function registerSessionHandlers(conn: MessageConnection, ctx: DaemonCont
       if (!(await ctx.store.exists(id))) {
         throw new OrchError('SessionNotFound', `There is no session ${id} in this repository; orch sessions lists them.`, { sessionId: id });
       }
-      const previous = await ctx.store.readCurrent();
-      if (previous !== id) {
-        await ctx.store.writeCurrent(id);
-        ctx.events.emit('currentSwitched', { sessionId: id, previous });
-      }
+      const previous = await setCurrent(ctx, id);
       log.info({ session: id, previous }, 'current session switched');
       return { sessionId: id, previous };
     });

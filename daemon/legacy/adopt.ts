@@ -11,11 +11,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { REPO_LOCK, type DaemonContext } from '../context.js';
-import { writeDurable } from '../durable-write.js';
 import { serializeState } from '../engine/checksum.js';
 import { OrchError } from '../errors.js';
 import { acquire, isHolderAlive, type LockHandle, type LockHolder } from '../lock.js';
 import { ensureRepoMeta } from '../repo-meta.js';
+import { setCurrent } from '../session-service.js';
 import { adoptedFrom, adoptionEvent, adoptionNote, markerFor } from './adoption-records.js';
 import { hashLegacyFiles, labelOf, pathExists, presentLegacyFiles, readLegacyState, type LegacyState } from './legacy-state.js';
 import { readMarker, writeMarker, type MarkerInfo } from './marker.js';
@@ -91,7 +91,7 @@ async function adoptLocked(ctx: DaemonContext): Promise<string | null> {
   const now = new Date();
   const id = (await findAdoptedSession(ctx, legacy.sha256)) ?? (await createAdoptedSession(ctx, legacy, now));
   await writeMarker(ctx.paths, markerFor(id, legacy, hashes, now));
-  await makeCurrent(ctx, id);
+  await setCurrent(ctx, id);
   ctx.log.info({ session: id, file: legacy.label, sha256: legacy.sha256, workflow: legacy.state.workflow_id }, 'legacy workflow adopted');
   addNotes(ctx, id, [adoptionNote(legacy, id), ...warnings, ...legacy.warnings]);
   return id;
@@ -99,7 +99,7 @@ async function adoptLocked(ctx: DaemonContext): Promise<string | null> {
 
 async function resumeFromMarker(ctx: DaemonContext, marker: MarkerInfo): Promise<string> {
   if (marker.sessionId !== null && (await ctx.store.exists(marker.sessionId))) {
-    await makeCurrent(ctx, marker.sessionId);
+    await setCurrent(ctx, marker.sessionId);
     ctx.log.info({ session: marker.sessionId }, 'legacy workflow already adopted; its session made current again');
     return marker.sessionId;
   }
@@ -127,17 +127,9 @@ async function createAdoptedSession(ctx: DaemonContext, legacy: LegacyState, now
   await ctx.locks.runExclusive(id, async () => {
     await ctx.store.writeStateText(id, serializeState(legacy.state, now));
     await ctx.store.appendEvents(id, [adoptionEvent(ctx.paths, legacy, id, now)]);
-    const meta = await ctx.store.readMeta(id);
-    const withSource = { ...meta, adopted_from: adoptedFrom(ctx.paths, legacy, present, now) };
-    await writeDurable(ctx.store.pathsFor(id).meta, JSON.stringify(withSource, null, 2));
+    await ctx.store.updateMeta(id, { adopted_from: adoptedFrom(ctx.paths, legacy, present, now) }, { durable: true });
   });
   ctx.events.emit('sessionCreated', { sessionId: id });
   return id;
 }
 
-async function makeCurrent(ctx: DaemonContext, id: string): Promise<void> {
-  const previous = await ctx.store.readCurrent();
-  if (previous === id) return;
-  await ctx.store.writeCurrent(id);
-  ctx.events.emit('currentSwitched', { sessionId: id, previous });
-}

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { RepoPaths } from '../../protocol/paths.js';
 import { parseStateFile } from '../engine/checksum.js';

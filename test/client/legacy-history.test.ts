@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LEGACY_FIXTURE, hashLegacy, makeLegacyRepo } from '../helpers/legacy-repo.js';
 import { runOrchJson } from '../helpers/run-orch.js';
@@ -34,5 +34,21 @@ describe('legacy history in orch log and orch checkpoints', () => {
     const cps = await runOrchJson(['checkpoints'], { cwd: r.root });
     expect(cps.json.checkpoints.map((c: { checkpointId: string }) => c.checkpointId)).toEqual(['cp_20261123_224914_a74650']);
     expect(hashLegacy(r.root)).toEqual(before);
+  });
+
+  test('every read finds the adopted session when current is lost: status, log, checkpoints and feedback', async () => {
+    const r = track(makeLegacyRepo());
+    const done = await runOrchJson(['complete', 'write_tests'], { cwd: r.root });
+    expect((await runOrchJson(['feedback', 'add', 'Kept across a lost current'], { cwd: r.root })).code).toBe(0);
+    rmSync(join(r.root, '.orchestrator', 'current'));
+    const status = await runOrchJson(['status'], { cwd: r.root });
+    expect(status.json).toMatchObject({ source: 'session', sessionId: done.json.sessionId });
+    const log = await runOrchJson(['log', '-n', '1'], { cwd: r.root });
+    expect(log.json).toMatchObject({ sessionId: done.json.sessionId, source: 'session' });
+    const cps = await runOrchJson(['checkpoints'], { cwd: r.root });
+    expect(cps.json.sessionId).toBe(done.json.sessionId);
+    const feedback = await runOrchJson(['feedback', 'list'], { cwd: r.root });
+    expect(feedback.json.sessionId).toBe(done.json.sessionId);
+    expect(feedback.json.entries.map((e: { text: string | null }) => e.text)).toContain('Kept across a lost current');
   });
 });
