@@ -3,6 +3,7 @@
  * explicit). Key order in these interfaces is the order written to disk, which matters for
  * byte-compatibility of `state.json` with files the Python tool wrote.
  */
+import type { LogEventView } from '../../protocol/workflow.js';
 
 export type StepType = 'gate' | 'required' | 'documented' | 'flexible';
 export type VerificationType = 'none' | 'file_exists' | 'command' | 'manual_gate';
@@ -110,15 +111,8 @@ export interface StateTrailer {
 
 export type Actor = 'system' | 'human';
 
-/** One line of `log.jsonl`. */
-export interface LogEvent {
-  timestamp: string;
-  event_type: string;
-  workflow_id: string;
-  phase_id: string | null;
-  item_id: string | null;
-  message: string;
-  details: Record<string, unknown>;
+/** One line of `log.jsonl` (the wire shape in protocol/workflow.ts), as the daemon writes it. */
+export interface LogEvent extends LogEventView {
   actor: Actor;
 }
 
