@@ -54,13 +54,8 @@ interface Queued {
   reject: (err: unknown) => void;
 }
 
-/** The changes of one session waiting for its mutex, to be applied and saved as one batch. */
-interface Batch {
-  items: Queued[];
-}
-
-/** Per daemon (context), the batch of each session that has not taken the session's mutex yet. */
-const waiting = new WeakMap<DaemonContext, Map<string, Batch>>();
+/** Per daemon (context), the changes of each session still waiting for the session's mutex. */
+const waiting = new WeakMap<DaemonContext, Map<string, Queued[]>>();
 
 /**
  * Applies `op` to session `id` and saves the result. An operation that records a refusal (a failed
@@ -72,40 +67,42 @@ const waiting = new WeakMap<DaemonContext, Map<string, Batch>>();
  * throws is answered with its error and does not hold up the others.
  */
 export async function mutateSession(ctx: DaemonContext, id: string, op: Op): Promise<OperationResult> {
-  let perSession = waiting.get(ctx);
-  if (!perSession) {
-    perSession = new Map();
-    waiting.set(ctx, perSession);
-  }
-  const sessions = perSession;
+  let sessions = waiting.get(ctx);
+  if (!sessions) waiting.set(ctx, (sessions = new Map()));
+  const queues = sessions;
   return new Promise<OperationResult>((resolve, reject) => {
-    const pending = sessions.get(id);
-    if (pending) {
-      pending.items.push({ op, resolve, reject });
+    const queued = queues.get(id);
+    if (queued) {
+      queued.push({ op, resolve, reject });
       return;
     }
-    const batch: Batch = { items: [{ op, resolve, reject }] };
-    sessions.set(id, batch);
+    const batch: Queued[] = [{ op, resolve, reject }];
+    queues.set(id, batch);
     ctx.locks
       .runExclusive(id, async () => {
         // From here on, new changes start the next batch (which waits for this one).
-        if (sessions.get(id) === batch) sessions.delete(id);
-        await applyBatch(ctx, id, batch.items);
+        if (queues.get(id) === batch) queues.delete(id);
+        await applyBatch(ctx, id, batch);
       })
-      .catch((err: unknown) => {
-        for (const item of batch.items) item.reject(err);
-      });
+      .catch((err: unknown) => batch.forEach((item) => item.reject(err)));
   });
 }
 
-type Outcome = { kind: 'ok'; answer: () => OperationResult } | { kind: 'error'; error: unknown };
+/** One queued change after it ran in memory: its result, or the error it threw. */
+interface Applied {
+  item: Queued;
+  result?: OpResult;
+  error?: unknown;
+  /** The warnings its answer carries. */
+  warnings: string[];
+}
 
 async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Promise<void> {
   let loaded: LoadedState;
   try {
     loaded = await requireState(ctx, id);
   } catch (err) {
-    for (const item of items) item.reject(err);
+    items.forEach((item) => item.reject(err));
     return;
   }
   const { def } = loaded;
@@ -114,64 +111,50 @@ async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Prom
   // later ones see the state as orch wrote it, as they would have one write at a time.
   let warnings = loaded.warnings;
   const events: LogEvent[] = [];
-  const applied: { result: OpResult; warnings: string[]; changed: boolean }[] = [];
-  const outcomes: Outcome[] = [];
-  /** The saved state's `updated_at`, once the batch is on disk (read by the answers, built after). */
-  let savedAt: string | null = null;
+  const applied: Applied[] = [];
   for (const item of items) {
     try {
       const result = await item.op({ state, def, warnings });
-      const changed = result.events.length > 0;
-      const entry = { result, warnings, changed };
-      applied.push(entry);
-      if (changed) {
+      applied.push({ item, result, warnings });
+      if (result.events.length > 0) {
         state = result.state;
         events.push(...result.events);
         warnings = [];
       }
-      outcomes.push({ kind: 'ok', answer: () => answerFor(ctx, id, def, entry, savedAt) });
-    } catch (err) {
-      outcomes.push({ kind: 'error', error: err });
+    } catch (error) {
+      applied.push({ item, error, warnings });
     }
   }
+  let savedAt: string | null = null;
   if (events.length > 0) {
     try {
-      const saved = await saveSessionState(ctx.store, id, state, events);
-      savedAt = saved.updated_at;
+      savedAt = (await saveSessionState(ctx.store, id, state, events)).updated_at;
     } catch (err) {
       // Nothing of this batch is on disk: no change in it may be acknowledged.
-      for (const [i, item] of items.entries()) item.reject(outcomes[i]?.kind === 'error' ? (outcomes[i] as { error: unknown }).error : err);
+      applied.forEach((a) => a.item.reject(a.result ? err : a.error));
       return;
     }
-    ctx.log.info({ session: id, events: events.map((e) => e.event_type), changes: applied.filter((a) => a.changed).length }, 'session changed');
+    ctx.log.info({ session: id, events: events.map((e) => e.event_type) }, 'session changed');
     ctx.events.emit('sessionChanged', { sessionId: id, external: false });
   }
-  for (const [i, item] of items.entries()) {
-    const outcome = outcomes[i] as Outcome;
-    if (outcome.kind === 'error') {
-      item.reject(outcome.error);
+  for (const a of applied) {
+    if (!a.result) {
+      a.item.reject(a.error);
       continue;
     }
     try {
-      item.resolve(outcome.answer());
+      a.item.resolve(answerFor(ctx, id, def, a.result, a.warnings, savedAt));
     } catch (err) {
-      item.reject(err);
+      a.item.reject(err);
     }
   }
 }
 
 /** One caller's answer: a recorded refusal is thrown, anything else reports the state after its change. */
-function answerFor(
-  ctx: DaemonContext,
-  id: string,
-  def: LoadedState['def'],
-  entry: { result: OpResult; warnings: string[]; changed: boolean },
-  savedAt: string | null,
-): OperationResult {
-  const { result, warnings } = entry;
+function answerFor(ctx: DaemonContext, id: string, def: LoadedState['def'], result: OpResult, warnings: string[], savedAt: string | null): OperationResult {
   if (result.error) throw result.error;
   // What was saved carries the save's `updated_at`, as a one-change write would report it.
-  const state = entry.changed && savedAt !== null ? { ...result.state, updated_at: savedAt } : result.state;
+  const state = result.events.length > 0 && savedAt !== null ? { ...result.state, updated_at: savedAt } : result.state;
   return {
     message: result.message,
     sessionId: id,
