@@ -11,6 +11,7 @@ import { DaemonShutdownRequest } from '../protocol/daemon.js';
 import { OrchErrorCode } from '../protocol/errors.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RepoPaths } from '../protocol/paths.js';
+import { isProcessRunning } from '../protocol/process.js';
 import { connectSocket, readRegistrationFile, type DaemonConnection } from './connect.js';
 import { unavailableError } from './errors.js';
 
@@ -77,25 +78,10 @@ function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | 
   return { exitCode: () => code, output: () => outputSince(paths.daemonOut, from) };
 }
 
-/** True while `pid` runs; a zombie (killed, not yet reaped) has exited. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
-
 /** Waits until `pid` has exited; false at the deadline. */
 export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (isRunning(pid)) {
+  while (isProcessRunning(pid)) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -10,6 +10,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { readFileSync, rmSync } from 'node:fs';
 import { randomHex } from './ids.js';
 import { OrchError } from './errors.js';
+import { isProcessRunning, procStatFields } from '../protocol/process.js';
 
 export interface LockHolder {
   pid: number;
@@ -28,16 +29,6 @@ export interface LockHandle {
   releaseSync(): void;
 }
 
-/** Fields of /proc/<pid>/stat after the command name (which may contain spaces and parens), or null. */
-function procStatFields(pid: number): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
-
 /** Start time of a process (clock ticks since boot, Linux), or null where unknown. */
 export function processStartTime(pid: number): string | null {
   // Field 22 of stat is the 20th after the command name.
@@ -50,13 +41,8 @@ export function processStartTime(pid: number): string | null {
  * (otherwise the pid was reused by another process).
  */
 export function isHolderAlive(holder: LockHolder): boolean {
-  try {
-    process.kill(holder.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!isProcessRunning(holder.pid)) return false;
   const fields = procStatFields(holder.pid);
-  if (fields?.[0] === 'Z') return false;
   if (holder.procStart === null || fields === null) return true;
   return fields[19] === undefined || fields[19] === holder.procStart;
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessRunning } from '../../protocol/process.js';
 
 /** Pids of running orch daemon processes serving `root` (from /proc command lines). */
 export function daemonPidsFor(root: string): number[] {
@@ -9,8 +10,7 @@ export function daemonPidsFor(root: string): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if (!isProcessRunning(Number(entry))) continue;
       const i = argv.indexOf('--root');
       if (argv.some((a) => a.endsWith('daemon/main.js')) && i >= 0 && argv[i + 1] === root) pids.push(Number(entry));
     } catch {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { isProcessRunning } from '../../protocol/process.js';
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 5000, stepMs = 10): Promise<NonNullable<T>> {
@@ -12,16 +12,4 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
 }
 
 /** True while process `pid` runs (a zombie awaiting a lazy reaper counts as exited). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
+export const isAlive = isProcessRunning;
