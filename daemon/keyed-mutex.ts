@@ -22,9 +22,4 @@ export class KeyedMutex {
       if (entry.users === 0) this.mutexes.delete(key);
     }
   }
-
-  /** Number of keys currently held or awaited (for drain on shutdown). */
-  get busy(): number {
-    return this.mutexes.size;
-  }
 }

@@ -55,11 +55,6 @@ export class SessionIndex {
     this.legacy = new LegacyEntrySource(repoPaths(root));
   }
 
-  /** Drops a session's cached summary (after the daemon changes it). */
-  invalidate(id: string): void {
-    this.cache.delete(id);
-  }
-
   private cacheKey(id: string): string {
     return stateKeyOf(this.store.pathsFor(id).state);
   }

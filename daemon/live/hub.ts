@@ -41,11 +41,6 @@ export class LiveHub {
     return this.subs.size;
   }
 
-  /** Session ids some subscriber asked for by name (the watcher watches those closely). */
-  subscribedSessions(): string[] {
-    return [...new Set([...this.subs.values()].flatMap((s) => (s.sessionId ? [s.sessionId] : [])))];
-  }
-
   subscribe(conn: MessageConnection, sessionId: string | undefined): string {
     const id = randomHex(12);
     this.subs.set(id, { id, conn, sessionId, seq: 0, pending: 0, overflowed: false });
