@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ExitCode } from '../protocol/errors.js';
-import { findRepoRoot, isSessionId, repoPaths, type RepoPaths } from '../protocol/paths.js';
+import { findRepoRoot, isSessionId, repoPaths, type RepoPaths } from '../protocol/node/paths.js';
 import { ORCH_VERSION } from '../protocol/version.js';
 import { GLOBAL_HELP, GLOBAL_OPTIONS, type CommandContext, type CommandSpec } from './command.js';
 import type { DaemonConnection } from './connect.js';

@@ -4,7 +4,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
-import type { RepoPaths } from '../protocol/paths.js';
+import type { RepoPaths } from '../protocol/node/paths.js';
 import type { Output } from './output.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;

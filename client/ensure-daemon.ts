@@ -10,8 +10,8 @@ import { ResponseError } from 'vscode-jsonrpc/node.js';
 import { DaemonShutdownRequest } from '../protocol/daemon.js';
 import { OrchErrorCode } from '../protocol/errors.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
-import type { RepoPaths } from '../protocol/paths.js';
-import { isProcessRunning } from '../protocol/process.js';
+import type { RepoPaths } from '../protocol/node/paths.js';
+import { isProcessRunning } from '../protocol/node/process.js';
 import { connectSocket, readRegistrationFile, type DaemonConnection } from './connect.js';
 import { unavailableError } from './errors.js';
 

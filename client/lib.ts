@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { MessageConnection, NotificationType, RequestType } from 'vscode-jsonrpc/node.js';
 import { ResyncNotification, SubscribeRequest, type SubscribeParams, type SubscribeResult } from '../protocol/events.js';
-import { findRepoRoot, repoPaths, type RepoPaths } from '../protocol/paths.js';
+import { findRepoRoot, repoPaths, type RepoPaths } from '../protocol/node/paths.js';
 import type { DaemonConnection } from './connect.js';
 import { ensureDaemon } from './ensure-daemon.js';
 

@@ -6,12 +6,12 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { exitCodeFor, type OrchErrorName } from '../protocol/errors.js';
-import type { RepoPaths } from '../protocol/paths.js';
+import type { RepoPaths } from '../protocol/node/paths.js';
 import { connectStreams, type DaemonConnection } from './connect.js';
 import { connectExisting, isMismatch, replaceIncompatible } from './ensure-daemon.js';
 import { CliError, unavailableError, usageError } from './errors.js';
 
-/** The shape of `dist/daemon/inprocess.js` (checked against the real module in test/lifecycle). */
+/** The shape of `dist/daemon/runtime/in-process.js` (checked against the real module in test/lifecycle). */
 export interface InProcessModule {
   openInProcess(
     root: string,
@@ -22,7 +22,7 @@ export interface InProcessModule {
   >;
 }
 
-const INPROCESS_URL = new URL('../daemon/inprocess.js', import.meta.url).href;
+const INPROCESS_URL = new URL('../daemon/runtime/in-process.js', import.meta.url).href;
 
 /** Whether commands run without a daemon, from ORCH_DAEMON and CI. */
 export function isDaemonDisabled(env: NodeJS.ProcessEnv): boolean {

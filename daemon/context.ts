@@ -1,11 +1,11 @@
-import type { RepoPaths } from '../protocol/paths.js';
-import type { DaemonConfig } from './config.js';
+import type { RepoPaths } from '../protocol/node/paths.js';
+import type { DaemonConfig } from './runtime/config.js';
 import type { DaemonEvents } from './events.js';
-import type { KeyedMutex } from './keyed-mutex.js';
+import type { KeyedMutex } from './runtime/keyed-mutex.js';
 import type { LiveService } from './live/live-service.js';
-import type { Logger } from './logger.js';
-import type { SessionIndex } from './session-index.js';
-import type { SessionStore } from './session-store.js';
+import type { Logger } from './runtime/logger.js';
+import type { SessionIndex } from './store/session-index.js';
+import type { SessionStore } from './store/session-store.js';
 
 /** What handlers and services share. A leaf: type imports only. */
 export interface DaemonContext {

@@ -4,9 +4,9 @@
  * with side effects at import time. Started detached by the client; stdout/stderr go to
  * `.orchestrator/daemon.out`.
  */
-import { findRepoRoot } from '../protocol/paths.js';
-import { resolveConfig } from './config.js';
-import { startDaemon, type DaemonHandle } from './start.js';
+import { findRepoRoot } from '../protocol/node/paths.js';
+import { resolveConfig } from './runtime/config.js';
+import { startDaemon, type DaemonHandle } from './runtime/start-daemon.js';
 
 function argValue(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(name);

@@ -1,13 +1,10 @@
 import { RequestType } from 'vscode-jsonrpc';
 import type { OrchErrorData } from './errors.js';
+import type { DaemonHelloParams, DaemonStatusParams, DaemonShutdownParams } from './params.js';
 
-/** First message on every connection. */
-export interface DaemonHelloParams {
-  /** The client's {@link PROTOCOL_VERSION}. */
-  protocolVersion: number;
-  /** The client's orch version, for the daemon log. */
-  clientVersion: string;
-}
+/** Each request's params, declared once in params.ts (zod), re-exported here as types. */
+export type { DaemonHelloParams, DaemonStatusParams, DaemonShutdownParams };
+
 
 export interface DaemonHelloResult {
   /** The daemon's protocol version; equal to the client's, or the request fails with `ProtocolMismatch`. */
@@ -25,7 +22,6 @@ export const DaemonHelloRequest = new RequestType<DaemonHelloParams, DaemonHello
   'daemon/hello',
 );
 
-export type DaemonStatusParams = Record<string, never>;
 
 export interface DaemonStatusResult {
   /** Always true: an answering daemon is running. */
@@ -65,10 +61,6 @@ export const DaemonStatusRequest = new RequestType<DaemonStatusParams, DaemonSta
   'daemon/status',
 );
 
-export interface DaemonShutdownParams {
-  /** Recorded in the daemon log and reported by the next daemon's status. */
-  reason?: string;
-}
 
 export interface DaemonShutdownResult {
   /** The pid that is shutting down. */

@@ -1,6 +1,10 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { OrchErrorData } from './errors.js';
 import type { SessionListEntry, WorkflowStatusView } from './session.js';
+import type { SubscribeParams, UnsubscribeParams } from './params.js';
+
+/** Each request's params, declared once in params.ts (zod), re-exported here as types. */
+export type { SubscribeParams, UnsubscribeParams };
 
 /**
  * Live updates. A client subscribes (all sessions, or one) and then receives notifications.
@@ -9,10 +13,6 @@ import type { SessionListEntry, WorkflowStatusView } from './session.js';
  * behind gets `subscription/resync` and should re-read what it shows.
  */
 
-export interface SubscribeParams {
-  /** Only this session's events (plus daemon and workflow-file events); omitted: every session. */
-  sessionId?: string;
-}
 export interface SubscribeResult {
   subscriptionId: string;
   /** The daemon instance; a different id after a reconnect means the daemon restarted. */
@@ -21,9 +21,6 @@ export interface SubscribeResult {
 /** Subscribes this connection to live updates. Fails with `InvalidSessionId`, `SessionNotFound`. */
 export const SubscribeRequest = new RequestType<SubscribeParams, SubscribeResult, OrchErrorData>('session/subscribe');
 
-export interface UnsubscribeParams {
-  subscriptionId: string;
-}
 /** Ends a subscription. */
 export const UnsubscribeRequest = new RequestType<UnsubscribeParams, Record<string, never>, OrchErrorData>('session/unsubscribe');
 

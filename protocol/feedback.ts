@@ -1,6 +1,10 @@
 import { RequestType } from 'vscode-jsonrpc';
 import type { OrchErrorData } from './errors.js';
 import type { SessionId, SessionSelector, StateSource } from './session.js';
+import type { FeedbackAddParams, FeedbackListParams } from './params.js';
+
+/** Each request's params, declared once in params.ts (zod), re-exported here as types. */
+export type { FeedbackAddParams, FeedbackListParams };
 
 /** What a feedback record is about: `tool` (orch itself) or `process` (the workflow and how the work went). */
 export type FeedbackKind = 'tool' | 'process';
@@ -31,12 +35,6 @@ export interface FeedbackRecord {
   phase_id: string | null;
 }
 
-export interface FeedbackAddParams extends SessionSelector {
-  /** Non-empty, at most {@link MAX_FEEDBACK_CHARS} characters. */
-  text: string;
-  /** Default {@link DEFAULT_FEEDBACK_KIND}. */
-  kind?: FeedbackKind;
-}
 
 export interface FeedbackAddResult {
   sessionId: SessionId;
@@ -55,10 +53,6 @@ export interface FeedbackAddResult {
  */
 export const FeedbackAddRequest = new RequestType<FeedbackAddParams, FeedbackAddResult, OrchErrorData>('feedback/add');
 
-export interface FeedbackListParams extends SessionSelector {
-  /** Only records of this kind; default both. */
-  kind?: FeedbackKind;
-}
 
 /** One feedback record as listed: orch's own, or a line of the older Python tool's root files. */
 export interface FeedbackEntry {

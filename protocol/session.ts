@@ -1,5 +1,9 @@
 import { RequestType } from 'vscode-jsonrpc';
 import type { OrchErrorData } from './errors.js';
+import type { SessionStartParams, SessionStatusParams, SessionListParams, SessionShowParams, SessionSwitchParams } from './params.js';
+
+/** Each request's params, declared once in params.ts (zod), re-exported here as types. */
+export type { SessionStartParams, SessionStatusParams, SessionListParams, SessionShowParams, SessionSwitchParams };
 
 /** A session id: 8 lowercase hex characters when generated; also its folder under `.orchestrator/sessions/`. */
 export type SessionId = string;
@@ -19,18 +23,6 @@ export interface SessionSelector {
   sessionId?: SessionId;
 }
 
-export interface SessionStartParams {
-  /** The task this workflow run is for. */
-  task: string;
-  /** Absolute path of the workflow file; default `<repo>/workflow.yaml`, else the bundled default. Must be inside the repo. */
-  workflow?: string;
-  /** Project name, stored in state. */
-  project?: string;
-  /** Constraints, each at most 1000 characters. */
-  constraints?: string[];
-  /** Switch the repo to portable mode (state may be committed). Remembered in `.orchestrator/meta.json`. */
-  portable?: boolean;
-}
 
 export interface SessionStartResult {
   sessionId: SessionId;
@@ -115,7 +107,6 @@ export interface NoWorkflowView {
   warnings: string[];
 }
 
-export type SessionStatusParams = SessionSelector;
 export type SessionStatusResult = WorkflowStatusView | NoWorkflowView;
 
 /** Reads a session's status. Fails with `SessionNotFound`, `InvalidSessionId`, `StateCorrupt`. */
@@ -142,7 +133,6 @@ export interface SessionListEntry {
   error?: string;
 }
 
-export type SessionListParams = Record<string, never>;
 export interface SessionListResult {
   /** Newest first. */
   sessions: SessionListEntry[];
@@ -153,9 +143,6 @@ export const SessionListRequest = new RequestType<SessionListParams, SessionList
   'session/list',
 );
 
-export interface SessionShowParams {
-  sessionId: SessionId;
-}
 export interface SessionShowResult {
   session: SessionListEntry & {
     /** Absolute path of the session folder. */
@@ -171,9 +158,6 @@ export const SessionShowRequest = new RequestType<SessionShowParams, SessionShow
   'session/show',
 );
 
-export interface SessionSwitchParams {
-  sessionId: SessionId;
-}
 export interface SessionSwitchResult {
   sessionId: SessionId;
   /** The session that was current before, if any. */

@@ -1,6 +1,10 @@
 import { RequestType } from 'vscode-jsonrpc';
 import type { OrchErrorData } from './errors.js';
 import type { SessionSelector, StateSource, WorkflowStatusView } from './session.js';
+import type { ItemCompleteParams, ItemSkipParams, ItemApproveParams, PhaseApproveParams, PhaseAdvanceParams, WorkflowFinishParams, CheckpointCreateParams, CheckpointListParams, LogReadParams, WorkflowValidateParams, WorkflowInitParams } from './params.js';
+
+/** Each request's params, declared once in params.ts (zod), re-exported here as types. */
+export type { ItemCompleteParams, ItemSkipParams, ItemApproveParams, PhaseApproveParams, PhaseAdvanceParams, WorkflowFinishParams, CheckpointCreateParams, CheckpointListParams, LogReadParams, WorkflowValidateParams, WorkflowInitParams };
 
 /** What every workflow change returns: what happened, and the session's status afterwards. */
 export interface OperationResult {
@@ -12,55 +16,21 @@ export interface OperationResult {
   warnings: string[];
 }
 
-export interface ItemCompleteParams extends SessionSelector {
-  itemId: string;
-  /** What was done; at most 2000 characters. */
-  notes?: string;
-  /** Skip file/command verification (never a manual approval, never a gate command). */
-  skipVerify?: boolean;
-}
 /** Completes an item of the current phase, running its verification first. Fails with `ItemNotFound`, `InvalidTransition`, `VerificationFailed` (the failure is recorded in state). */
 export const ItemCompleteRequest = new RequestType<ItemCompleteParams, OperationResult, OrchErrorData>('item/complete');
 
-export interface ItemSkipParams extends SessionSelector {
-  itemId: string;
-  /** Why; at least 10 characters (50 for documented items and forced gates). */
-  reason: string;
-  /** Required to skip a gate. */
-  force?: boolean;
-}
 /** Skips an item of the current phase. Fails with `ItemNotFound`, `InvalidTransition`. */
 export const ItemSkipRequest = new RequestType<ItemSkipParams, OperationResult, OrchErrorData>('item/skip');
 
-export interface ItemApproveParams extends SessionSelector {
-  itemId: string;
-  notes?: string;
-}
 /** Approves a manual-gate item of the current phase. Fails with `ItemNotFound`, `InvalidTransition`. */
 export const ItemApproveRequest = new RequestType<ItemApproveParams, OperationResult, OrchErrorData>('item/approve');
 
-export interface PhaseApproveParams extends SessionSelector {
-  /** Phase id; default the current phase. */
-  phaseId?: string;
-}
 /** Records human approval of a phase (`exit_gate: human_approval`). Fails with `InvalidTransition`. */
 export const PhaseApproveRequest = new RequestType<PhaseApproveParams, OperationResult, OrchErrorData>('phase/approve');
 
-export interface PhaseAdvanceParams extends SessionSelector {
-  /** Advance despite blockers (recorded in the log). */
-  force?: boolean;
-}
 /** Completes the current phase and starts the next. Fails with `InvalidTransition` listing blockers. */
 export const PhaseAdvanceRequest = new RequestType<PhaseAdvanceParams, OperationResult, OrchErrorData>('phase/advance');
 
-export interface WorkflowFinishParams extends SessionSelector {
-  notes?: string;
-  /** Finish despite blockers in the current phase. */
-  force?: boolean;
-  /** Abandon instead of completing; needs `reason`. */
-  abandon?: boolean;
-  reason?: string;
-}
 /** Completes (or abandons) the workflow. Fails with `InvalidTransition`, `InvalidArgument`. */
 export const WorkflowFinishRequest = new RequestType<WorkflowFinishParams, OperationResult, OrchErrorData>('workflow/finish');
 
@@ -88,18 +58,6 @@ export interface CheckpointSummary {
   path: string;
 }
 
-export interface CheckpointCreateParams extends SessionSelector {
-  /** Free text; stored as null when absent. */
-  message?: string;
-  /** Key decisions to record, in order. */
-  decisions?: string[];
-  /**
-   * Files to record in the manifest: absolute (the CLI resolves them against its working directory)
-   * or relative to the repo root. Each must be inside the repository (`PathOutsideRepo` otherwise);
-   * they are stored relative to the root. They need not exist.
-   */
-  files?: string[];
-}
 export interface CheckpointCreateResult {
   sessionId: string;
   checkpoint: CheckpointSummary;
@@ -111,7 +69,6 @@ export interface CheckpointCreateResult {
  */
 export const CheckpointCreateRequest = new RequestType<CheckpointCreateParams, CheckpointCreateResult, OrchErrorData>('checkpoint/create');
 
-export type CheckpointListParams = SessionSelector;
 export interface CheckpointListResult {
   /** The session listed; null when the repository has no session (then `checkpoints` is empty). */
   sessionId: string | null;
@@ -136,10 +93,6 @@ export interface LogEventView {
   actor: string;
 }
 
-export interface LogReadParams extends SessionSelector {
-  /** The last N events; default 20, at most 10000. */
-  limit?: number;
-}
 export interface LogReadResult {
   /** The session read; null when the repository has no session (then `events` is empty). */
   sessionId: string | null;
@@ -155,10 +108,6 @@ export interface LogReadResult {
 /** Reads the last events of a session's log. Fails with `SessionNotFound`, `InvalidArgument` (limit over 10000). */
 export const LogReadRequest = new RequestType<LogReadParams, LogReadResult, OrchErrorData>('log/read');
 
-export interface WorkflowValidateParams {
-  /** Absolute path inside the repo; default `<repo>/workflow.yaml`. */
-  file?: string;
-}
 export interface WorkflowValidateResult {
   valid: true;
   /** Absolute path of the file validated. */
@@ -180,12 +129,6 @@ export interface WorkflowValidateResult {
  */
 export const WorkflowValidateRequest = new RequestType<WorkflowValidateParams, WorkflowValidateResult, OrchErrorData>('workflow/validate');
 
-export interface WorkflowInitParams {
-  /** Overwrite an existing workflow.yaml (the old one is kept as workflow.yaml.bak). */
-  force?: boolean;
-  /** Also switch the repo to portable mode. */
-  portable?: boolean;
-}
 export interface WorkflowInitResult {
   /** Absolute path of the workflow file written. */
   file: string;

@@ -1,10 +1,10 @@
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import { FeedbackAddRequest, FeedbackListRequest, type FeedbackKind } from '../../protocol/feedback.js';
 import type { DaemonContext } from '../context.js';
-import { addFeedback, listFeedback } from '../feedback.js';
-import type { Logger } from '../logger.js';
-import { handle, optionalString, requireString } from '../rpc.js';
-import type { Tracker } from './tracker.js';
+import { addFeedback, listFeedback } from '../services/feedback.js';
+import type { Logger } from '../runtime/logger.js';
+import { handle, optionalString, requireString } from '../runtime/router.js';
+import type { Tracker } from '../runtime/tracker.js';
 
 type Params = Record<string, unknown>;
 // Checked against the known kinds by the service, whose InvalidArgument names the bad value.

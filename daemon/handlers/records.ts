@@ -6,13 +6,13 @@ import {
   WorkflowInitRequest,
   WorkflowValidateRequest,
 } from '../../protocol/workflow.js';
-import { createCheckpoint, listCheckpoints } from '../checkpoints.js';
+import { createCheckpoint, listCheckpoints } from '../services/checkpoints.js';
 import type { DaemonContext } from '../context.js';
-import type { Logger } from '../logger.js';
-import { readLog } from '../log-reader.js';
-import { handle, optionalBool, optionalInt, optionalString, optionalStringArray } from '../rpc.js';
-import { initWorkflow, validateWorkflow } from '../workflow-file-ops.js';
-import type { Tracker } from './tracker.js';
+import type { Logger } from '../runtime/logger.js';
+import { readLog } from '../services/log.js';
+import { handle, optionalBool, optionalInt, optionalString, optionalStringArray } from '../runtime/router.js';
+import { initWorkflow, validateWorkflow } from '../services/workflow-file.js';
+import type { Tracker } from '../runtime/tracker.js';
 
 type Params = Record<string, unknown>;
 

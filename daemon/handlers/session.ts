@@ -10,10 +10,10 @@ import { REPO_LOCK, type DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
 import { LEGACY_ENTRY_ID } from '../legacy/legacy-state.js';
 import { refuseSwitchToLegacy, showLegacy } from '../legacy/legacy-view.js';
-import type { Logger } from '../logger.js';
-import { handle, optionalBool, optionalString, optionalStringArray, requireString } from '../rpc.js';
-import { sessionStatus, setCurrent, startSession } from '../session-service.js';
-import type { Tracker } from './tracker.js';
+import type { Logger } from '../runtime/logger.js';
+import { handle, optionalBool, optionalString, optionalStringArray, requireString } from '../runtime/router.js';
+import { sessionStatus, setCurrent, startSession } from '../services/sessions.js';
+import type { Tracker } from '../runtime/tracker.js';
 
 type Params = Record<string, unknown>;
 

@@ -8,10 +8,10 @@ import {
   WorkflowFinishRequest,
 } from '../../protocol/workflow.js';
 import type { DaemonContext } from '../context.js';
-import type { Logger } from '../logger.js';
-import { handle, optionalBool, optionalString, requireString } from '../rpc.js';
-import { advanceOp, approveItemOp, approvePhaseOp, completeOp, finishOp, skipOp } from '../workflow-ops.js';
-import type { Tracker } from './tracker.js';
+import type { Logger } from '../runtime/logger.js';
+import { handle, optionalBool, optionalString, requireString } from '../runtime/router.js';
+import { advanceOp, approveItemOp, approvePhaseOp, completeOp, finishOp, skipOp } from '../services/workflow.js';
+import type { Tracker } from '../runtime/tracker.js';
 
 type Params = Record<string, unknown>;
 

@@ -2,7 +2,7 @@
  * What adoption writes about itself: the first event of the new session's log, the
  * `adopted_from` block of its meta.json, and the repo's migration marker. Pure builders.
  */
-import type { RepoPaths } from '../../protocol/paths.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
 import { ORCH_VERSION } from '../../protocol/version.js';
 import { utcOffset, utcZ } from '../engine/time.js';
 import type { LogEvent } from '../engine/types.js';

@@ -4,7 +4,7 @@
  * (tens of KB), so the summary is cached by the file's mtime and size.
  */
 import { stat } from 'node:fs/promises';
-import type { RepoPaths } from '../../protocol/paths.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
 import type { SessionListEntry } from '../../protocol/session.js';
 import { summarizeForList } from '../engine/status-view.js';
 import { OrchError } from '../errors.js';

@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeedbackEntry, FeedbackKind } from '../../protocol/feedback.js';
-import type { RepoPaths } from '../../protocol/paths.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
 import type { CheckpointSummary, LogEventView } from '../../protocol/workflow.js';
 import { labelOf } from './legacy-state.js';
 

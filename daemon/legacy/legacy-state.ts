@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { RepoPaths } from '../../protocol/paths.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
 import { parseStateFile } from '../engine/checksum.js';
 import type { WorkflowDef, WorkflowState } from '../engine/types.js';
 import { loadDefaultWorkflow, loadWorkflowFile } from '../engine/workflow-loader.js';

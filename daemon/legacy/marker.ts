@@ -4,9 +4,9 @@
  * counts as present: adopting twice would fork the workflow into two sessions.
  */
 import { readFile } from 'node:fs/promises';
-import type { RepoPaths } from '../../protocol/paths.js';
-import { isSessionId } from '../../protocol/paths.js';
-import { writeDurable } from '../durable-write.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
+import { isSessionId } from '../../protocol/node/paths.js';
+import { writeDurable } from '../store/durable-write.js';
 import type { LegacyFileHash } from './legacy-state.js';
 
 /** The marker file's content (JSON, indent 2). */

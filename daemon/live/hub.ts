@@ -16,7 +16,7 @@ import {
   type LiveHeader,
 } from '../../protocol/events.js';
 import type { DaemonContext } from '../context.js';
-import { randomHex } from '../ids.js';
+import { randomHex } from '../store/ids.js';
 import type { LiveEvent } from './live-event.js';
 
 interface Subscription {

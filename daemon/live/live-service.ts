@@ -8,7 +8,7 @@ import type { DaemonContext } from '../context.js';
 import { buildStatusView } from '../engine/status-view.js';
 import { loadWorkflowFile } from '../engine/workflow-loader.js';
 import { OrchError } from '../errors.js';
-import { loadSessionState } from '../state-io.js';
+import { loadSessionState } from '../store/state-file.js';
 import { LiveHub } from './hub.js';
 import { RepoWatcher } from './watcher.js';
 

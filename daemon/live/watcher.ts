@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { isSessionId, type RepoPaths } from '../../protocol/paths.js';
+import { isSessionId, type RepoPaths } from '../../protocol/node/paths.js';
 
 const MAX_CLOSE_WATCHES = 256;
 /** Longer than chokidar's 50 ms change throttle. */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoPaths } from '../../protocol/paths.js';
+import { repoPaths } from '../../protocol/node/paths.js';
 import { hashLegacy, makeLegacyRepo, sessionDirs } from '../helpers/legacy-repo.js';
 import { runOrch, runOrchJson } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';

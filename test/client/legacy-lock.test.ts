@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { repoPaths } from '../../protocol/paths.js';
-import { processStartTime } from '../../daemon/lock.js';
+import { repoPaths } from '../../protocol/node/paths.js';
+import { processStartTime } from '../../daemon/runtime/lock-file.js';
 import { hashLegacy, makeLegacyRepo, sessionDirs } from '../helpers/legacy-repo.js';
 import { runOrchJson } from '../helpers/run-orch.js';
 import type { TempRepo } from '../helpers/temp-repo.js';

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoPaths } from '../../protocol/paths.js';
+import { repoPaths } from '../../protocol/node/paths.js';
 import { listLegacyCheckpoints, readLegacyEvents, readLegacyFeedback } from '../../daemon/legacy/legacy-records.js';
 import { hashLegacyFiles, readLegacyState } from '../../daemon/legacy/legacy-state.js';
 import { LEGACY_FIXTURE, hashLegacy, sha256 } from '../helpers/legacy-repo.js';

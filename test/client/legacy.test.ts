@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoPaths } from '../../protocol/paths.js';
+import { repoPaths } from '../../protocol/node/paths.js';
 import { fixtureState, hashLegacy, makeLegacyRepo, orchTree, sessionDirs, sha256 } from '../helpers/legacy-repo.js';
 import { isNoDaemonRun, runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
 import type { TempRepo } from '../helpers/temp-repo.js';

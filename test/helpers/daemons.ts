@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isProcessRunning } from '../../protocol/process.js';
+import { isProcessRunning } from '../../protocol/node/process.js';
 
 /** Pids of running orch daemon processes serving `root` (from /proc command lines). */
 export function daemonPidsFor(root: string): number[] {

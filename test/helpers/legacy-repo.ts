@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoPaths } from '../../protocol/paths.js';
+import { repoPaths } from '../../protocol/node/paths.js';
 import { makeTempRepo, type TempRepo } from './temp-repo.js';
 
 /** Files the Python tool 2.0.0 wrote (read-only; tests work on copies). */

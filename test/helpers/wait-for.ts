@@ -1,4 +1,4 @@
-import { isProcessRunning } from '../../protocol/process.js';
+import { isProcessRunning } from '../../protocol/node/process.js';
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 5000, stepMs = 10): Promise<NonNullable<T>> {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { repoPaths } from '../../protocol/paths.js';
+import { repoPaths } from '../../protocol/node/paths.js';
 import type { DaemonContext } from '../../daemon/context.js';
 import { makeEvent, type OpResult } from '../../daemon/engine/ops-common.js';
 import type { WorkflowState } from '../../daemon/engine/types.js';
@@ -8,11 +8,11 @@ import { createInitialState } from '../../daemon/engine/state-factory.js';
 import { loadDefaultWorkflow } from '../../daemon/engine/workflow-loader.js';
 import { OrchError } from '../../daemon/errors.js';
 import { DaemonEvents } from '../../daemon/events.js';
-import { KeyedMutex } from '../../daemon/keyed-mutex.js';
-import { mutateSession } from '../../daemon/session-mutation.js';
-import { SessionStore } from '../../daemon/session-store.js';
-import * as stateIo from '../../daemon/state-io.js';
-import type { LoadedState } from '../../daemon/state-io.js';
+import { KeyedMutex } from '../../daemon/runtime/keyed-mutex.js';
+import { mutateSession } from '../../daemon/services/commit.js';
+import { SessionStore } from '../../daemon/store/session-store.js';
+import * as stateIo from '../../daemon/store/state-file.js';
+import type { LoadedState } from '../../daemon/store/state-file.js';
 import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
 let repo: TempRepo | null = null;

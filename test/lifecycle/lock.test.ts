@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquire, isHolderAlive, tryAcquire, type LockHolder } from '../../daemon/lock.js';
+import { acquire, isHolderAlive, tryAcquire, type LockHolder } from '../../daemon/runtime/lock-file.js';
 import { deadPid, procStart } from '../helpers/daemons.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -113,7 +113,7 @@ describe('the single-writer lock', () => {
   test('of 8 processes racing for a dead holder’s lock, exactly one wins', async () => {
     const path = lockPath();
     writeFileSync(path, JSON.stringify(holder(deadPid(), { procStart: null })));
-    const lockModule = new URL('../../daemon/lock.js', import.meta.url).href;
+    const lockModule = new URL('../../daemon/runtime/lock-file.js', import.meta.url).href;
     // Each contender stays alive (holding what it won) until the test has every answer.
     const script = `const { tryAcquire } = await import(${JSON.stringify(lockModule)});
       const r = await tryAcquire(${JSON.stringify(path)}, 'daemon');

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InProcessModule } from '../../client/no-daemon.js';
-import * as inprocess from '../../daemon/inprocess.js';
+import * as inprocess from '../../daemon/runtime/in-process.js';
 import { daemonLog, daemonPidsFor, procStart, readRegistration } from '../helpers/daemons.js';
 import { gateWorkflow, itemStatuses, manyItems, useTempRepos } from '../helpers/lifecycle.js';
 import { ORCH_CLI, orchEnv, runOrch, runOrchJson } from '../helpers/run-orch.js';

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { repoPaths } from '../../protocol/paths.js';
+import { repoPaths } from '../../protocol/node/paths.js';
 import { createInitialState } from '../../daemon/engine/state-factory.js';
 import { loadDefaultWorkflow } from '../../daemon/engine/workflow-loader.js';
-import { SessionStore } from '../../daemon/session-store.js';
-import { clearStateCache, loadSessionState, saveSessionState } from '../../daemon/state-io.js';
+import { SessionStore } from '../../daemon/store/session-store.js';
+import { clearStateCache, loadSessionState, saveSessionState } from '../../daemon/store/state-file.js';
 import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
 let repo: TempRepo | null = null;

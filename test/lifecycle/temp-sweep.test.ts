@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoPaths } from '../../protocol/paths.js';
-import { sweepSessionTempFiles } from '../../daemon/temp-files.js';
+import { repoPaths } from '../../protocol/node/paths.js';
+import { sweepSessionTempFiles } from '../../daemon/store/temp-files.js';
 import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
 let repo: TempRepo | null = null;

@@ -10,7 +10,7 @@ import {
   sessionPaths,
   socketDirFor,
   socketPathFor,
-} from '../../protocol/paths.js';
+} from '../../protocol/node/paths.js';
 import { git, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
 const repos: TempRepo[] = [];

@@ -5,7 +5,7 @@
  */
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RepoPaths } from '../protocol/paths.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
 
 /** `<file>.<uint32>` for every file orch writes atomically: any `*.json`, `current`, `.gitignore`. */
 const TEMP_RE = /^(.+\.json|current|\.gitignore)\.\d{1,10}$/;

@@ -3,15 +3,15 @@
  * state, apply a pure operation, save state and events durably, and answer with the new status.
  * Nothing is acknowledged before it is on disk.
  */
-import type { OperationResult } from '../protocol/workflow.js';
-import { REPO_LOCK, type DaemonContext } from './context.js';
-import type { OpResult } from './engine/ops-common.js';
-import type { LogEvent } from './engine/types.js';
-import { buildStatusView } from './engine/status-view.js';
-import { OrchError } from './errors.js';
-import { adoptLegacyForChange, takeAdoptionNotes } from './legacy/adopt.js';
-import { resolveSession, setCurrent } from './session-service.js';
-import { loadSessionState, saveSessionState, type LoadedState } from './state-io.js';
+import type { OperationResult } from '../../protocol/workflow.js';
+import { REPO_LOCK, type DaemonContext } from '../context.js';
+import type { OpResult } from '../engine/ops-common.js';
+import type { LogEvent } from '../engine/types.js';
+import { buildStatusView } from '../engine/status-view.js';
+import { OrchError } from '../errors.js';
+import { adoptLegacyForChange, takeAdoptionNotes } from '../legacy/adopt.js';
+import { resolveSession, setCurrent } from './sessions.js';
+import { loadSessionState, saveSessionState, type LoadedState } from '../store/state-file.js';
 
 /**
  * The session a change applies to; fails when there is none. With no session current and the

@@ -3,9 +3,9 @@
  * start, and each command run without a daemon (ORCH_DAEMON=0).
  */
 import { readFile } from 'node:fs/promises';
-import type { RepoPaths } from '../protocol/paths.js';
-import type { Logger } from './logger.js';
-import { readRegistration } from './registration.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
+import type { Logger } from '../runtime/logger.js';
+import { readRegistration } from '../runtime/registration.js';
 import { ensureGitignoreAtStart } from './repo-meta.js';
 import type { SessionStore } from './session-store.js';
 import { cleanRepoTempFiles, cleanStrayTempFiles, sweepSessionTempFiles, type TempSweep } from './temp-files.js';

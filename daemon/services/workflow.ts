@@ -12,15 +12,15 @@ import type {
   PhaseAdvanceParams,
   PhaseApproveParams,
   WorkflowFinishParams,
-} from '../protocol/workflow.js';
-import type { DaemonContext } from './context.js';
-import { approveItem, completeItem, planComplete, type CompletePlan, type VerificationOutcome } from './engine/ops-complete.js';
-import { abandonWorkflow, advancePhase, approvePhase, finishWorkflow } from './engine/ops-phase.js';
-import { skipItem } from './engine/ops-skip.js';
-import type { WorkflowDef } from './engine/types.js';
-import { checkFileExists, runCommand } from './engine/verification.js';
-import { OrchError } from './errors.js';
-import { mutateSession, requireSession, withSessionState } from './session-mutation.js';
+} from '../../protocol/workflow.js';
+import type { DaemonContext } from '../context.js';
+import { approveItem, completeItem, planComplete, type CompletePlan, type VerificationOutcome } from '../engine/ops-complete.js';
+import { abandonWorkflow, advancePhase, approvePhase, finishWorkflow } from '../engine/ops-phase.js';
+import { skipItem } from '../engine/ops-skip.js';
+import type { WorkflowDef } from '../engine/types.js';
+import { checkFileExists, runCommand } from '../engine/verification.js';
+import { OrchError } from '../errors.js';
+import { mutateSession, requireSession, withSessionState } from './commit.js';
 
 /** A workflow's `settings.command_timeout_seconds`, else the daemon's configured default. */
 function commandTimeoutMs(ctx: DaemonContext, def: WorkflowDef): number {

@@ -6,15 +6,15 @@
  */
 import { existsSync } from 'node:fs';
 import { lstat, readFile, realpath } from 'node:fs/promises';
-import { isInside } from '../protocol/paths.js';
-import type { WorkflowInitParams, WorkflowInitResult, WorkflowValidateParams, WorkflowValidateResult } from '../protocol/workflow.js';
-import { REPO_LOCK, type DaemonContext } from './context.js';
-import { writeDurable } from './durable-write.js';
-import { DEFAULT_WORKFLOW_YAML } from './engine/default-workflow.js';
-import { loadWorkflowFile } from './engine/workflow-loader.js';
-import { OrchError } from './errors.js';
-import { ensureRepoMeta, readRepoMeta } from './repo-meta.js';
-import { resolveWorkflowFile } from './session-service.js';
+import { isInside } from '../../protocol/node/paths.js';
+import type { WorkflowInitParams, WorkflowInitResult, WorkflowValidateParams, WorkflowValidateResult } from '../../protocol/workflow.js';
+import { REPO_LOCK, type DaemonContext } from '../context.js';
+import { writeDurable } from '../store/durable-write.js';
+import { DEFAULT_WORKFLOW_YAML } from '../engine/default-workflow.js';
+import { loadWorkflowFile } from '../engine/workflow-loader.js';
+import { OrchError } from '../errors.js';
+import { ensureRepoMeta, readRepoMeta } from '../store/repo-meta.js';
+import { resolveWorkflowFile } from './sessions.js';
 
 /** Validates `<repo>/workflow.yaml`, or the caller's file (absolute, inside the repository). */
 export async function validateWorkflow(ctx: DaemonContext, p: WorkflowValidateParams): Promise<WorkflowValidateResult> {

@@ -5,11 +5,11 @@
  * as the Python tool's readers skip them; blank lines are ignored.
  */
 import { open } from 'node:fs/promises';
-import type { LogEventView, LogReadParams, LogReadResult } from '../protocol/workflow.js';
-import type { DaemonContext } from './context.js';
-import { OrchError } from './errors.js';
-import { hasLegacyState, isAdoptedSession, withLegacyEvents } from './legacy/legacy-history.js';
-import { resolveSession } from './session-service.js';
+import type { LogEventView, LogReadParams, LogReadResult } from '../../protocol/workflow.js';
+import type { DaemonContext } from '../context.js';
+import { OrchError } from '../errors.js';
+import { hasLegacyState, isAdoptedSession, withLegacyEvents } from '../legacy/legacy-history.js';
+import { resolveSession } from './sessions.js';
 
 export const DEFAULT_LOG_LIMIT = 20;
 export const MAX_LOG_LIMIT = 10_000;

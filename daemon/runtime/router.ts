@@ -4,8 +4,8 @@
  * and answered as an internal error without the stack.
  */
 import { ErrorCodes, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node.js';
-import { OrchErrorCode, type OrchErrorData } from '../protocol/errors.js';
-import { OrchError } from './errors.js';
+import { OrchErrorCode, type OrchErrorData } from '../../protocol/errors.js';
+import { OrchError } from '../errors.js';
 import type { Logger } from './logger.js';
 
 export type Handler<P, R> = (params: P) => Promise<R>;

@@ -4,15 +4,15 @@
  * (session-summary.ts) and cached in memory; a state.json is parsed only when neither matches the
  * file as it is now (by mtime and size, one stat per session per listing).
  */
-import { repoPaths } from '../protocol/paths.js';
-import type { ProgressCount, SessionListEntry, WorkflowStatus } from '../protocol/session.js';
-import { summarizeForList } from './engine/status-view.js';
-import { parseTime } from './engine/time.js';
-import { OrchError } from './errors.js';
-import { LegacyEntrySource } from './legacy/legacy-list.js';
+import { repoPaths } from '../../protocol/node/paths.js';
+import type { ProgressCount, SessionListEntry, WorkflowStatus } from '../../protocol/session.js';
+import { summarizeForList } from '../engine/status-view.js';
+import { parseTime } from '../engine/time.js';
+import { OrchError } from '../errors.js';
+import { LegacyEntrySource } from '../legacy/legacy-list.js';
 import { stateKeyOf, validSummary } from './session-summary.js';
 import type { SessionStore } from './session-store.js';
-import { loadSessionState } from './state-io.js';
+import { loadSessionState } from './state-file.js';
 
 interface Summary {
   key: string;

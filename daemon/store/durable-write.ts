@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { OrchError } from './errors.js';
+import { OrchError } from '../errors.js';
 
 /**
  * write-file-atomic resolves symbolic links and replaces their target, so a link planted in

@@ -2,9 +2,9 @@ import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import { SubscribeRequest, UnsubscribeRequest } from '../../protocol/events.js';
 import type { DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { handle, optionalString, requireString } from '../rpc.js';
-import type { Tracker } from './tracker.js';
+import type { Logger } from '../runtime/logger.js';
+import { handle, optionalString, requireString } from '../runtime/router.js';
+import type { Tracker } from '../runtime/tracker.js';
 
 export function registerLiveHandlers(conn: MessageConnection, ctx: DaemonContext, log: Logger, track: Tracker): void {
   conn.onClose(() => ctx.live?.hub.detach(conn));

@@ -16,18 +16,18 @@ import {
   type FeedbackListParams,
   type FeedbackListResult,
   type FeedbackRecord,
-} from '../protocol/feedback.js';
-import type { DaemonContext } from './context.js';
-import { appendLines } from './durable-write.js';
-import { pythonDumps } from './engine/pyjson.js';
-import { utcOffset } from './engine/time.js';
-import { OrchError } from './errors.js';
-import { takeAdoptionNotes } from './legacy/adopt.js';
-import { feedbackEntries, readLegacyFeedback } from './legacy/legacy-records.js';
-import { labelOf } from './legacy/legacy-state.js';
-import { requireSession } from './session-mutation.js';
-import { resolveSession } from './session-service.js';
-import { loadSessionState } from './state-io.js';
+} from '../../protocol/feedback.js';
+import type { DaemonContext } from '../context.js';
+import { appendLines } from '../store/durable-write.js';
+import { pythonDumps } from '../engine/pyjson.js';
+import { utcOffset } from '../engine/time.js';
+import { OrchError } from '../errors.js';
+import { takeAdoptionNotes } from '../legacy/adopt.js';
+import { feedbackEntries, readLegacyFeedback } from '../legacy/legacy-records.js';
+import { labelOf } from '../legacy/legacy-state.js';
+import { requireSession } from './commit.js';
+import { resolveSession } from './sessions.js';
+import { loadSessionState } from '../store/state-file.js';
 
 /** Validates a kind from the wire; undefined means `fallback`. */
 export function checkKind(kind: unknown, fallback: FeedbackKind | undefined): FeedbackKind | undefined {

@@ -6,9 +6,9 @@
  * writes) is ignored and rebuilt from the state.
  */
 import { statSync } from 'node:fs';
-import type { ProgressCount, WorkflowStatus } from '../protocol/session.js';
-import { summarizeForList } from './engine/status-view.js';
-import type { WorkflowState } from './engine/types.js';
+import type { ProgressCount, WorkflowStatus } from '../../protocol/session.js';
+import { summarizeForList } from '../engine/status-view.js';
+import type { WorkflowState } from '../engine/types.js';
 
 export interface StoredSummary {
   task: string;

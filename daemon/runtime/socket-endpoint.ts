@@ -5,11 +5,11 @@
 import { chmod, lstat, rename, rm } from 'node:fs/promises';
 import { connect, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
-import type { RepoPaths } from '../protocol/paths.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
 import type { DaemonConfig } from './config.js';
-import { OrchError } from './errors.js';
-import { randomHex } from './ids.js';
-import { describeHolder, tryAcquire, type LockHandle, type LockHolder } from './lock.js';
+import { OrchError } from '../errors.js';
+import { randomHex } from '../store/ids.js';
+import { describeHolder, tryAcquire, type LockHandle, type LockHolder } from './lock-file.js';
 import { readRegistration } from './registration.js';
 import { checkSocketPathLength } from './socket-dir.js';
 

@@ -8,9 +8,9 @@
  */
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { readFileSync, rmSync } from 'node:fs';
-import { randomHex } from './ids.js';
-import { OrchError } from './errors.js';
-import { isProcessRunning, procStatFields } from '../protocol/process.js';
+import { randomHex } from '../store/ids.js';
+import { OrchError } from '../errors.js';
+import { isProcessRunning, procStatFields } from '../../protocol/node/process.js';
 
 export interface LockHolder {
   pid: number;

@@ -3,7 +3,7 @@
  * it and never derive it. Removed on shutdown only while it still names this daemon.
  */
 import { readFile, rm } from 'node:fs/promises';
-import { writeDurable } from './durable-write.js';
+import { writeDurable } from '../store/durable-write.js';
 
 export interface Registration {
   pid: number;

@@ -7,27 +7,27 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
-import { repoPaths, socketDirFor, socketPathFor, type RepoPaths } from '../protocol/paths.js';
-import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
+import { repoPaths, socketDirFor, socketPathFor, type RepoPaths } from '../../protocol/node/paths.js';
+import { ORCH_VERSION, PROTOCOL_VERSION } from '../../protocol/version.js';
 import type { DaemonConfig } from './config.js';
-import type { DaemonContext } from './context.js';
-import { writeDurable } from './durable-write.js';
-import { bindSocket, removeSocketIfOurs, takeDaemonLock } from './endpoint.js';
-import { DaemonEvents } from './events.js';
-import { registerAllHandlers } from './handlers/index.js';
-import { randomHex } from './ids.js';
+import type { DaemonContext } from '../context.js';
+import { writeDurable } from '../store/durable-write.js';
+import { bindSocket, removeSocketIfOurs, takeDaemonLock } from './socket-endpoint.js';
+import { DaemonEvents } from '../events.js';
+import { registerAllHandlers } from '../services/routes.js';
+import { randomHex } from '../store/ids.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { LiveService } from './live/live-service.js';
-import { IdleTimer, ownershipLost, waitUntil } from './lifecycle.js';
-import type { LockHandle, LockHolder } from './lock.js';
+import { LiveService } from '../live/live-service.js';
+import { IdleTimer, ownershipLost, waitUntil } from './idle-timer.js';
+import type { LockHandle, LockHolder } from './lock-file.js';
 import { createLogger, type Logger } from './logger.js';
 import { removeRegistrationIfOurs, writeRegistration } from './registration.js';
-import { createSocketServer } from './server.js';
-import { SessionIndex } from './session-index.js';
-import { SessionStore } from './session-store.js';
+import { createSocketServer } from './socket-server.js';
+import { SessionIndex } from '../store/session-index.js';
+import { SessionStore } from '../store/session-store.js';
 import { checkSocketPathLength, prepareSocketDir } from './socket-dir.js';
-import { prepareRepoAtStart, previousExit, sweepSessionsInBackground } from './startup.js';
-import type { TempSweep } from './temp-files.js';
+import { prepareRepoAtStart, previousExit, sweepSessionsInBackground } from '../store/repo-repair.js';
+import type { TempSweep } from '../store/temp-files.js';
 
 export interface DaemonHandle {
   readonly socketPath: string;

@@ -8,9 +8,9 @@ import {
 } from '../../protocol/index.js';
 import type { DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { handle, optionalString } from '../rpc.js';
-import type { Tracker } from './tracker.js';
+import type { Logger } from '../runtime/logger.js';
+import { handle, optionalString } from '../runtime/router.js';
+import type { Tracker } from '../runtime/tracker.js';
 
 export function registerDaemonHandlers(conn: MessageConnection, ctx: DaemonContext, log: Logger, track: Tracker): void {
   handle(conn, log, DaemonHelloRequest, async (p) => {

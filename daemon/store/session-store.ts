@@ -5,12 +5,12 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { ensureSessionDirs, isSessionId, sessionPaths, type RepoPaths, type SessionPaths } from '../protocol/paths.js';
+import { ensureSessionDirs, isSessionId, sessionPaths, type RepoPaths, type SessionPaths } from '../../protocol/node/paths.js';
 import { appendLines, writeCache, writeDurable } from './durable-write.js';
-import { OrchError } from './errors.js';
+import { OrchError } from '../errors.js';
 import { newSessionId } from './ids.js';
-import { pythonDumps } from './engine/pyjson.js';
-import type { LogEvent } from './engine/types.js';
+import { pythonDumps } from '../engine/pyjson.js';
+import type { LogEvent } from '../engine/types.js';
 
 export interface SessionMeta {
   session_id: string;

@@ -4,7 +4,7 @@
  * or the repo's `.orchestrator/` was deleted) so it never lingers as a ghost.
  */
 import { lstat } from 'node:fs/promises';
-import { OrchError } from './errors.js';
+import { OrchError } from '../errors.js';
 import { readRegistration } from './registration.js';
 
 export class IdleTimer {

@@ -6,8 +6,8 @@
 import { link, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDir } from './durable-write.js';
-import { parseLossless } from './engine/pyjson.js';
-import { OrchError } from './errors.js';
+import { parseLossless } from '../engine/pyjson.js';
+import { OrchError } from '../errors.js';
 
 /** `20250102T030405.678Z`: sortable, no `:` (awkward in file names), and never ending in a digit. */
 function stamp(d: Date): string {

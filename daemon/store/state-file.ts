@@ -5,10 +5,10 @@
 import { open, stat } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { relative } from 'node:path';
-import { parseStateFile, serializeState } from './engine/checksum.js';
-import { utcZ } from './engine/time.js';
-import type { LogEvent, WorkflowDef, WorkflowState } from './engine/types.js';
-import { OrchError } from './errors.js';
+import { parseStateFile, serializeState } from '../engine/checksum.js';
+import { utcZ } from '../engine/time.js';
+import type { LogEvent, WorkflowDef, WorkflowState } from '../engine/types.js';
+import { OrchError } from '../errors.js';
 import { parseOrQuarantine } from './quarantine.js';
 import { stateKeyOf, storedSummaryOf } from './session-summary.js';
 import type { SessionStore } from './session-store.js';

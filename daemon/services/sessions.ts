@@ -6,22 +6,22 @@
 import { existsSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
-import { isInside } from '../protocol/paths.js';
+import { isInside } from '../../protocol/node/paths.js';
 import type {
   SessionStartParams,
   SessionStartResult,
   SessionStatusResult,
-} from '../protocol/session.js';
-import { REPO_LOCK, type DaemonContext } from './context.js';
-import { createInitialState, initialEvents } from './engine/state-factory.js';
-import { buildStatusView } from './engine/status-view.js';
-import { loadDefaultWorkflow, loadWorkflowFile, workflowFileChecksum } from './engine/workflow-loader.js';
-import type { WorkflowDef } from './engine/types.js';
-import { OrchError } from './errors.js';
-import { newWorkflowId } from './ids.js';
-import { adoptedSessionId, legacyIgnoredWarning, legacyStatus } from './legacy/legacy-view.js';
-import { ensureRepoMeta } from './repo-meta.js';
-import { loadSessionState, saveSessionState } from './state-io.js';
+} from '../../protocol/session.js';
+import { REPO_LOCK, type DaemonContext } from '../context.js';
+import { createInitialState, initialEvents } from '../engine/state-factory.js';
+import { buildStatusView } from '../engine/status-view.js';
+import { loadDefaultWorkflow, loadWorkflowFile, workflowFileChecksum } from '../engine/workflow-loader.js';
+import type { WorkflowDef } from '../engine/types.js';
+import { OrchError } from '../errors.js';
+import { newWorkflowId } from '../store/ids.js';
+import { adoptedSessionId, legacyIgnoredWarning, legacyStatus } from '../legacy/legacy-view.js';
+import { ensureRepoMeta } from '../store/repo-meta.js';
+import { loadSessionState, saveSessionState } from '../store/state-file.js';
 
 const MAX_TASK = 2000;
 const MAX_CONSTRAINT = 1000;

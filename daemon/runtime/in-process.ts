@@ -9,20 +9,20 @@
 import { mkdir } from 'node:fs/promises';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
-import { repoPaths, type RepoPaths } from '../protocol/paths.js';
+import { repoPaths, type RepoPaths } from '../../protocol/node/paths.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
-import type { DaemonContext } from './context.js';
-import { OrchError } from './errors.js';
-import { DaemonEvents } from './events.js';
-import { registerAllHandlers } from './handlers/index.js';
-import { randomHex } from './ids.js';
+import type { DaemonContext } from '../context.js';
+import { OrchError } from '../errors.js';
+import { DaemonEvents } from '../events.js';
+import { registerAllHandlers } from '../services/routes.js';
+import { randomHex } from '../store/ids.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { IdleTimer, waitUntil } from './lifecycle.js';
-import { describeHolder, tryAcquire, type LockHandle } from './lock.js';
+import { IdleTimer, waitUntil } from './idle-timer.js';
+import { describeHolder, tryAcquire, type LockHandle } from './lock-file.js';
 import { createLogger } from './logger.js';
-import { SessionIndex } from './session-index.js';
-import { SessionStore } from './session-store.js';
-import { prepareRepoAtStart } from './startup.js';
+import { SessionIndex } from '../store/session-index.js';
+import { SessionStore } from '../store/session-store.js';
+import { prepareRepoAtStart } from '../store/repo-repair.js';
 
 /** The client's side of an in-process command. */
 export interface InProcessChannel {

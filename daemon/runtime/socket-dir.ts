@@ -6,8 +6,8 @@
  * which is safe because nobody else could have written into it.
  */
 import { chmod, lstat, mkdir } from 'node:fs/promises';
-import { OrchError } from './errors.js';
-import { MAX_SOCKET_PATH_BYTES } from '../protocol/paths.js';
+import { OrchError } from '../errors.js';
+import { MAX_SOCKET_PATH_BYTES } from '../../protocol/node/paths.js';
 
 export async function prepareSocketDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });

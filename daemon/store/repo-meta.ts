@@ -5,10 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import type { RepoPaths } from '../protocol/paths.js';
-import { ORCH_VERSION } from '../protocol/version.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
+import { ORCH_VERSION } from '../../protocol/version.js';
 import { writeDurable } from './durable-write.js';
-import { utcOffset } from './engine/time.js';
+import { utcOffset } from '../engine/time.js';
 
 export type RepoMode = 'normal' | 'portable';
 
