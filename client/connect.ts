@@ -18,7 +18,7 @@ import {
   type MessageConnection,
   type MessageWriter,
 } from 'vscode-jsonrpc/node.js';
-import { DaemonHelloRequest, type DaemonHelloResult } from '../protocol/daemon.js';
+import { asRegistration, DaemonHelloRequest, type DaemonHelloResult, type DaemonRegistration } from '../protocol/daemon.js';
 import { OrchErrorCode } from '../protocol/errors.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 
@@ -30,18 +30,12 @@ export interface DaemonConnection {
   close(): void;
 }
 
-export interface RegistrationInfo {
-  pid: number;
-  socketPath: string;
-  instanceId: string;
-  version: string;
-  protocolVersion: number;
-}
+/** The registration's shape is declared once, in protocol/daemon.ts. */
+export type RegistrationInfo = DaemonRegistration;
 
 export function readRegistrationFile(daemonJson: string): RegistrationInfo | null {
   try {
-    const reg = JSON.parse(readFileSync(daemonJson, 'utf8')) as RegistrationInfo;
-    return typeof reg.socketPath === 'string' ? reg : null;
+    return asRegistration(JSON.parse(readFileSync(daemonJson, 'utf8')));
   } catch {
     return null;
   }

@@ -1,36 +1,83 @@
+/**
+ * The daemon context: everything services share, built once by {@link createDaemonContext} for the
+ * daemon and for no-daemon mode alike. It owns what would otherwise be module state (the state
+ * cache, the commit queues, the legacy source's notes), so two contexts in one process (tests)
+ * never share anything.
+ */
 import type { RepoPaths } from '../protocol/node/paths.js';
+import { DaemonEvents } from './events.js';
+import { LegacySource } from './legacy/legacy-source.js';
+import { LiveService } from './live/live-service.js';
 import type { DaemonConfig } from './runtime/config.js';
-import type { DaemonEvents } from './events.js';
-import type { KeyedMutex } from './runtime/keyed-mutex.js';
-import type { LiveService } from './live/live-service.js';
+import { KeyedMutex } from './runtime/keyed-mutex.js';
 import type { Logger } from './runtime/logger.js';
-import type { SessionIndex } from './store/session-index.js';
-import type { SessionStore } from './store/session-store.js';
+import { CommitQueues } from './services/commit-queues.js';
+import { writeCurrent } from './services/current.js';
+import { randomHex } from './store/ids.js';
+import { SessionIndex } from './store/session-index.js';
+import { SessionStore } from './store/session-store.js';
+import { StateFiles } from './store/state-file.js';
 
-/** What handlers and services share. A leaf: type imports only. */
 export interface DaemonContext {
   readonly config: DaemonConfig;
   readonly paths: RepoPaths;
   readonly log: Logger;
   readonly store: SessionStore;
+  /** Sessions' state.json files, with the parsed-state cache. */
+  readonly states: StateFiles;
   /** Cached per-session summaries for listing. */
   readonly index: SessionIndex;
+  /** The older Python tool's files: read, adopted on the first change, never written. */
+  readonly legacy: LegacySource;
   /** Raised after changes are on disk. */
   readonly events: DaemonEvents;
-  /** Live updates (subscriptions and file watching); null where the daemon runs without them. */
-  readonly live?: LiveService | null;
   /** Per-session mutexes, plus the key `repo` for repo-level files. */
   readonly locks: KeyedMutex;
+  /** Changes waiting for a session's mutex (group commit). */
+  readonly commits: CommitQueues;
+  /** Live updates (subscriptions and file watching); null without a daemon. */
+  readonly live: LiveService | null;
   readonly instanceId: string;
   readonly startedAt: Date;
   readonly socketPath: string;
-  /** Open connections right now. */
-  connections(): number;
   /** Why the previous daemon ended, if it left a note. */
   readonly lastExitReason: string | null;
+  /** Open connections right now. */
+  connections(): number;
   /** Starts an orderly shutdown (after the current reply is sent). */
   requestShutdown(reason: string): void;
 }
 
-/** The key of the repo-level mutex (current, meta.json, .gitignore). */
-export const REPO_LOCK = 'repo';
+
+export interface ContextOptions {
+  config: DaemonConfig;
+  paths: RepoPaths;
+  log: Logger;
+  /** `daemon`: with live updates; `in-process`: one command run without a daemon. */
+  mode: 'daemon' | 'in-process';
+  socketPath: string;
+  lastExitReason: string | null;
+  /** What the process around the context provides. */
+  runtime: { connections(): number; requestShutdown(reason: string): void };
+}
+
+export function createDaemonContext(o: ContextOptions): DaemonContext {
+  const store = new SessionStore(o.paths);
+  const states = new StateFiles(store, o.paths.root);
+  const events = new DaemonEvents();
+  const locks = new KeyedMutex();
+  const index = new SessionIndex(store, states);
+  const legacy = new LegacySource({
+    paths: o.paths, store, states, log: o.log, locks, events, config: o.config,
+    makeCurrent: (id) => writeCurrent(store, events, id),
+  });
+  const live =
+    o.mode === 'daemon' ? new LiveService({ paths: o.paths, log: o.log, store, states, index, events, locks }, o.config.subscriberMaxPending) : null;
+  return {
+    config: o.config, paths: o.paths, log: o.log, store, states, index, legacy, events, locks, live,
+    commits: new CommitQueues(),
+    instanceId: randomHex(16), startedAt: new Date(), socketPath: o.socketPath, lastExitReason: o.lastExitReason,
+    connections: () => o.runtime.connections(),
+    requestShutdown: (reason) => o.runtime.requestShutdown(reason),
+  };
+}

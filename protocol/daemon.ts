@@ -71,3 +71,27 @@ export interface DaemonShutdownResult {
 export const DaemonShutdownRequest = new RequestType<DaemonShutdownParams, DaemonShutdownResult, OrchErrorData>(
   'daemon/shutdown',
 );
+
+/**
+ * `.orchestrator/daemon.json`: written by the daemon after `listen()` succeeds, read by every client
+ * to find the socket (clients never derive the socket path themselves).
+ */
+export interface DaemonRegistration {
+  pid: number;
+  /** The daemon's instance id (a fresh nonce per start). */
+  instanceId: string;
+  socketPath: string;
+  protocolVersion: number;
+  version: string;
+  startedAt: string;
+  repoRoot: string;
+  logPath: string;
+  /** Why this daemon was started, as the client that spawned it said (null when started by hand). */
+  startReason: string | null;
+}
+
+/** A parsed daemon.json, if it has the fields a client needs (pid, socket path). */
+export function asRegistration(value: unknown): DaemonRegistration | null {
+  const reg = value as Partial<DaemonRegistration> | null;
+  return typeof reg === 'object' && reg !== null && typeof reg.socketPath === 'string' && typeof reg.pid === 'number' ? (reg as DaemonRegistration) : null;
+}

@@ -40,6 +40,8 @@ export const OrchErrorCode = {
   ShuttingDown: 1301,
   /** The daemon could not be reached or failed to start. */
   DaemonUnavailable: 1302,
+  /** A request came before `daemon/hello` on its connection (a client bug). */
+  HelloRequired: 1303,
   /** An unexpected failure inside orch (a bug): the daemon log has the stack. */
   Internal: 1900,
 } as const;
@@ -86,6 +88,7 @@ const EXIT_BY_NAME: Record<OrchErrorName, number> = {
   ProtocolMismatch: ExitCode.Unavailable,
   ShuttingDown: ExitCode.Unavailable,
   DaemonUnavailable: ExitCode.Unavailable,
+  HelloRequired: ExitCode.Internal,
   Internal: ExitCode.Internal,
 };
 

@@ -10,30 +10,39 @@
  * finishes that adoption instead of adopting a second time.
  */
 import { readFile } from 'node:fs/promises';
-import { REPO_LOCK, type DaemonContext } from '../context.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
 import { serializeState } from '../engine/checksum.js';
 import { OrchError } from '../errors.js';
+import type { DaemonEvents } from '../events.js';
+import type { DaemonConfig } from '../runtime/config.js';
+import { REPO_LOCK, type KeyedMutex } from '../runtime/keyed-mutex.js';
 import { acquire, isHolderAlive, type LockHandle, type LockHolder } from '../runtime/lock-file.js';
+import type { Logger } from '../runtime/logger.js';
 import { ensureRepoMeta } from '../store/repo-meta.js';
-import { setCurrent } from '../services/sessions.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { StateFiles } from '../store/state-file.js';
 import { adoptedFrom, adoptionEvent, adoptionNote, markerFor } from './adoption-records.js';
 import { hashLegacyFiles, labelOf, pathExists, presentLegacyFiles, readLegacyState, type LegacyState } from './legacy-state.js';
 import { readMarker, writeMarker, type MarkerInfo } from './marker.js';
 
-// Notes for the reply to the change that adopted (requireSession returns only an id).
-const pendingNotes = new WeakMap<DaemonContext, Map<string, string[]>>();
-
-/** The notes about an adoption into session `id` not yet shown to a client; each is returned once. */
-export function takeAdoptionNotes(ctx: DaemonContext, id: string): string[] {
-  const notes = pendingNotes.get(ctx)?.get(id) ?? [];
-  pendingNotes.get(ctx)?.delete(id);
-  return notes;
+/** What adoption needs of the daemon (a narrow slice of its context, so legacy/ never imports services). */
+export interface LegacyDeps {
+  readonly paths: RepoPaths;
+  readonly store: SessionStore;
+  readonly states: StateFiles;
+  readonly log: Logger;
+  readonly locks: KeyedMutex;
+  readonly events: DaemonEvents;
+  readonly config: DaemonConfig;
+  /** Writes `current` and announces the switch (callers hold the repo mutex). */
+  makeCurrent(id: string): Promise<unknown>;
 }
 
-function addNotes(ctx: DaemonContext, id: string, notes: string[]): void {
-  const map = pendingNotes.get(ctx) ?? new Map<string, string[]>();
-  pendingNotes.set(ctx, map);
-  map.set(id, notes);
+
+/** An adoption's outcome: the session, and notes for the reply to the change that caused it. */
+export interface Adopted {
+  id: string;
+  notes: string[];
 }
 
 /**
@@ -41,7 +50,7 @@ function addNotes(ctx: DaemonContext, id: string, notes: string[]): void {
  * workflow when there is one; null when there is none. Fails with `StateCorrupt` (nothing is
  * written), `LockTimeout`, or `NoActiveWorkflow` when the marker names a session that is gone.
  */
-export async function adoptLegacyForChange(ctx: DaemonContext): Promise<string | null> {
+export async function adoptLegacyForChange(ctx: LegacyDeps): Promise<Adopted | null> {
   const hasLegacy = (await pathExists(ctx.paths.legacy.state)) || (await pathExists(ctx.paths.migrationMarker));
   if (!hasLegacy) return null;
   return ctx.locks.runExclusive(REPO_LOCK, async () => {
@@ -63,7 +72,7 @@ async function peekHolder(path: string): Promise<LockHolder | null> {
   }
 }
 
-async function takeMigrationLock(ctx: DaemonContext): Promise<LockHandle> {
+async function takeMigrationLock(ctx: LegacyDeps): Promise<LockHandle> {
   const path = ctx.paths.migrationLock;
   const seen = await peekHolder(path);
   if (seen && !isHolderAlive(seen)) ctx.log.warn({ lock: path, holder: seen }, 'taking over a migration lock left by a dead process');
@@ -77,12 +86,12 @@ async function takeMigrationLock(ctx: DaemonContext): Promise<LockHandle> {
   }
 }
 
-async function adoptLocked(ctx: DaemonContext): Promise<string | null> {
+async function adoptLocked(ctx: LegacyDeps): Promise<Adopted | null> {
   // Whoever held the locks before us may have made a session current or written the marker.
   const current = await ctx.store.readCurrent();
-  if (current !== null) return current;
+  if (current !== null) return { id: current, notes: [] };
   const marker = await readMarker(ctx.paths);
-  if (marker) return resumeFromMarker(ctx, marker);
+  if (marker) return { id: await resumeFromMarker(ctx, marker), notes: [] };
   // Parsed before anything is written: a corrupt legacy file leaves no trace.
   const legacy = await readLegacyState(ctx.paths);
   if (!legacy) return null;
@@ -91,15 +100,14 @@ async function adoptLocked(ctx: DaemonContext): Promise<string | null> {
   const now = new Date();
   const id = (await findAdoptedSession(ctx, legacy.sha256)) ?? (await createAdoptedSession(ctx, legacy, now));
   await writeMarker(ctx.paths, markerFor(id, legacy, hashes, now));
-  await setCurrent(ctx, id);
+  await ctx.makeCurrent(id);
   ctx.log.info({ session: id, file: legacy.label, sha256: legacy.sha256, workflow: legacy.state.workflow_id }, 'legacy workflow adopted');
-  addNotes(ctx, id, [adoptionNote(legacy, id), ...warnings, ...legacy.warnings]);
-  return id;
+  return { id, notes: [adoptionNote(legacy, id), ...warnings, ...legacy.warnings] };
 }
 
-async function resumeFromMarker(ctx: DaemonContext, marker: MarkerInfo): Promise<string> {
+async function resumeFromMarker(ctx: LegacyDeps, marker: MarkerInfo): Promise<string> {
   if (marker.sessionId !== null && (await ctx.store.exists(marker.sessionId))) {
-    await setCurrent(ctx, marker.sessionId);
+    await ctx.makeCurrent(marker.sessionId);
     ctx.log.info({ session: marker.sessionId }, 'legacy workflow already adopted; its session made current again');
     return marker.sessionId;
   }
@@ -113,7 +121,7 @@ async function resumeFromMarker(ctx: DaemonContext, marker: MarkerInfo): Promise
 }
 
 /** A session a crashed adoption completed before writing the marker. */
-async function findAdoptedSession(ctx: DaemonContext, sha256: string): Promise<string | null> {
+async function findAdoptedSession(ctx: LegacyDeps, sha256: string): Promise<string | null> {
   for (const id of await ctx.store.listIds()) {
     const from = (await ctx.store.readMeta(id))?.adopted_from as { sha256?: unknown } | undefined;
     if (from?.sha256 === sha256 && (await ctx.store.readStateText(id)) !== null) return id;
@@ -121,7 +129,7 @@ async function findAdoptedSession(ctx: DaemonContext, sha256: string): Promise<s
   return null;
 }
 
-async function createAdoptedSession(ctx: DaemonContext, legacy: LegacyState, now: Date): Promise<string> {
+async function createAdoptedSession(ctx: LegacyDeps, legacy: LegacyState, now: Date): Promise<string> {
   const id = await ctx.store.create();
   const present = await presentLegacyFiles(ctx.paths);
   await ctx.locks.runExclusive(id, async () => {

@@ -15,7 +15,7 @@ import {
   WorkflowFileChangedNotification,
   type LiveHeader,
 } from '../../protocol/events.js';
-import type { DaemonContext } from '../context.js';
+import type { Logger } from '../runtime/logger.js';
 import { randomHex } from '../store/ids.js';
 import type { LiveEvent } from './live-event.js';
 
@@ -33,7 +33,7 @@ export class LiveHub {
   private readonly subs = new Map<string, Subscription>();
 
   constructor(
-    private readonly ctx: DaemonContext,
+    private readonly log: Logger,
     private readonly maxPending: number,
   ) {}
 
@@ -44,7 +44,7 @@ export class LiveHub {
   subscribe(conn: MessageConnection, sessionId: string | undefined): string {
     const id = randomHex(12);
     this.subs.set(id, { id, conn, sessionId, seq: 0, pending: 0, overflowed: false });
-    this.ctx.log.debug({ subscription: id, session: sessionId ?? '*' }, 'subscribed');
+    this.log.debug({ subscription: id, session: sessionId ?? '*' }, 'subscribed');
     return id;
   }
 
@@ -74,7 +74,7 @@ export class LiveHub {
     if (sub.overflowed) return;
     if (sub.pending >= this.maxPending) {
       sub.overflowed = true;
-      this.ctx.log.warn({ subscription: sub.id, pending: sub.pending }, 'subscriber is not reading; dropping events until it catches up');
+      this.log.warn({ subscription: sub.id, pending: sub.pending }, 'subscriber is not reading; dropping events until it catches up');
       return;
     }
     this.write(sub, TYPES[event.kind] as NotificationType<unknown>, { ...event.body, ...this.header(sub) });

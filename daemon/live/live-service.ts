@@ -4,13 +4,29 @@
  * hands it to the hub, which fans it out.
  */
 import type { SessionChangedEvent } from '../../protocol/events.js';
-import type { DaemonContext } from '../context.js';
+import type { RepoPaths } from '../../protocol/node/paths.js';
 import { buildStatusView } from '../engine/status-view.js';
 import { loadWorkflowFile } from '../engine/workflow-loader.js';
 import { OrchError } from '../errors.js';
-import { loadSessionState } from '../store/state-file.js';
+import type { CommittedState, DaemonEvents } from '../events.js';
+import type { KeyedMutex } from '../runtime/keyed-mutex.js';
+import type { Logger } from '../runtime/logger.js';
+import type { SessionIndex } from '../store/session-index.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { StateFiles } from '../store/state-file.js';
 import { LiveHub } from './hub.js';
 import { RepoWatcher } from './watcher.js';
+
+/** What live updates need of the daemon: a narrow slice of its context (no import of context.ts). */
+export interface LiveDeps {
+  readonly paths: RepoPaths;
+  readonly log: Logger;
+  readonly store: SessionStore;
+  readonly states: StateFiles;
+  readonly index: SessionIndex;
+  readonly events: DaemonEvents;
+  readonly locks: KeyedMutex;
+}
 
 /** How long an added session folder may wait for the daemon's own announcement before it counts as external. */
 const OWN_CREATE_GRACE_MS = 300;
@@ -22,8 +38,8 @@ export class LiveService {
   /** Signature of workflow.yaml when last validated (set at start, so the first edit is reported). */
   private workflowSignature = '';
 
-  constructor(private readonly ctx: DaemonContext, maxPending: number) {
-    this.hub = new LiveHub(ctx, maxPending);
+  constructor(private readonly ctx: LiveDeps, maxPending: number) {
+    this.hub = new LiveHub(ctx.log, maxPending);
     this.watcher = new RepoWatcher(ctx.paths, {
       workflowFile: () => void this.workflowFileChanged(),
       sessionAdded: (id) => this.sessionAdded(id),
@@ -39,9 +55,9 @@ export class LiveService {
       this.watcher.noteOwnWrite(sessionId);
       void this.publishCreated(sessionId);
     });
-    events.on('sessionChanged', ({ sessionId, external }) => {
+    events.on('sessionChanged', ({ sessionId, external, committed }) => {
       if (!external) this.watcher.noteOwnWrite(sessionId);
-      void this.publishChanged(sessionId, external);
+      void this.publishChanged(sessionId, external, committed);
     });
     events.on('sessionRemoved', ({ sessionId }) => {
       this.ctx.log.info({ session: sessionId }, 'session folder removed outside the daemon');
@@ -84,12 +100,17 @@ export class LiveService {
     this.hub.publish({ kind: 'created', body: { sessionId: id, session: this.ctx.index.toEntry(id, summary, current) } });
   }
 
-  private async publishChanged(id: string, external: boolean): Promise<void> {
+  /** A change's notification: from what the commit wrote, or (an outside edit) from the file. */
+  private async publishChanged(id: string, external: boolean, committed: CommittedState | undefined): Promise<void> {
     if (external) this.ctx.log.info({ session: id }, 'session state changed outside the daemon');
     if (this.hub.size === 0) return;
-    const body: Omit<SessionChangedEvent, 'subscriptionId' | 'seq' | 'at'> = { sessionId: id, status: null, external };
+    const body: Omit<SessionChangedEvent, 'subscriptionId' | 'seq' | 'at'> = { sessionId: id, status: committed?.status ?? null, external };
+    if (committed) {
+      this.hub.publish({ kind: 'changed', body });
+      return;
+    }
     try {
-      const loaded = await loadSessionState(this.ctx.store, this.ctx.paths.root, id);
+      const loaded = await this.ctx.states.load(id);
       if (loaded) body.status = buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: loaded.warnings });
     } catch (err) {
       body.error = err instanceof OrchError ? err.message : String(err);

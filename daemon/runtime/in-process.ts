@@ -11,16 +11,13 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import { repoPaths, type RepoPaths } from '../../protocol/node/paths.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
-import type { DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
-import { DaemonEvents } from '../events.js';
-import { registerAllHandlers } from '../services/routes.js';
-import { randomHex } from '../store/ids.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { ROUTES } from '../services/routes.js';
+import { serveRoutes } from './router.js';
+import { createDaemonContext } from '../context.js';
 import { IdleTimer, waitUntil } from './idle-timer.js';
 import { describeHolder, tryAcquire, type LockHandle } from './lock-file.js';
 import { createLogger } from './logger.js';
-import { SessionIndex } from '../store/session-index.js';
 import { SessionStore } from '../store/session-store.js';
 import { prepareRepoAtStart } from '../store/repo-repair.js';
 
@@ -76,19 +73,16 @@ export async function openInProcess(root: string, env: NodeJS.ProcessEnv): Promi
 
 async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: LockHandle): Promise<InProcessChannel> {
   const log = createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes).child({ mode: 'no-daemon' });
-  const store = new SessionStore(paths);
-  await prepareRepoAtStart(paths, store, log);
+  await prepareRepoAtStart(paths, new SessionStore(paths), log);
   const work = new IdleTimer(0, () => undefined);
-  const ctx: DaemonContext = {
-    config, paths, log, store, index: new SessionIndex(store, paths.root), events: new DaemonEvents(), live: null,
-    locks: new KeyedMutex(), instanceId: randomHex(16), startedAt: new Date(), socketPath: 'in-process', lastExitReason: null,
-    connections: () => 1,
-    requestShutdown: () => undefined,
-  };
+  const ctx = createDaemonContext({
+    config, paths, log, mode: 'in-process', socketPath: 'in-process', lastExitReason: null,
+    runtime: { connections: () => 1, requestShutdown: () => undefined },
+  });
   const toServer = new PassThrough();
   const toClient = new PassThrough();
   const conn = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-  registerAllHandlers(conn, ctx, log, work.track);
+  serveRoutes(conn, ROUTES, ctx, log, work.track);
   conn.listen();
   let closing: Promise<void> | null = null;
   return {

@@ -23,3 +23,6 @@ export class KeyedMutex {
     }
   }
 }
+
+/** The key of the repo-level mutex (current, meta.json, .gitignore). */
+export const REPO_LOCK = 'repo';

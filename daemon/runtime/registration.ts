@@ -3,21 +3,10 @@
  * it and never derive it. Removed on shutdown only while it still names this daemon.
  */
 import { readFile, rm } from 'node:fs/promises';
+import { asRegistration, type DaemonRegistration } from '../../protocol/daemon.js';
 import { writeDurable } from '../store/durable-write.js';
 
-export interface Registration {
-  pid: number;
-  /** The daemon's instance id (a fresh nonce per start). */
-  instanceId: string;
-  socketPath: string;
-  protocolVersion: number;
-  version: string;
-  startedAt: string;
-  repoRoot: string;
-  logPath: string;
-  /** Why this daemon was started, as the client that spawned it said (null when started by hand). */
-  startReason: string | null;
-}
+export type Registration = DaemonRegistration;
 
 export async function writeRegistration(path: string, reg: Registration): Promise<void> {
   await writeDurable(path, JSON.stringify(reg, null, 2) + '\n', 0o600);
@@ -25,8 +14,7 @@ export async function writeRegistration(path: string, reg: Registration): Promis
 
 export async function readRegistration(path: string): Promise<Registration | null> {
   try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as Registration;
-    return typeof parsed.socketPath === 'string' && typeof parsed.pid === 'number' ? parsed : null;
+    return asRegistration(JSON.parse(await readFile(path, 'utf8')));
   } catch {
     return null;
   }

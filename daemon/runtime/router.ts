@@ -1,83 +1,102 @@
 /**
- * The only place that builds ResponseErrors. An OrchError keeps its code, message and details; a
- * parameter of the wrong shape is the spec's InvalidParams; anything else is logged with its stack
- * and answered as an internal error without the stack.
+ * Serves the routes table on one connection: every request's params are validated against the
+ * schema declared in protocol/params.ts before its service runs, so services receive typed values
+ * and never re-check shapes. Also the only place that builds ResponseErrors: an OrchError keeps
+ * its code, message and details; params of the wrong shape are the spec's InvalidParams naming the
+ * field; anything else is logged with its stack and answered as an internal error without it.
+ *
+ * A connection must say `daemon/hello` first: until it has, every other request is refused.
  */
 import { ErrorCodes, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node.js';
+import type { z } from 'zod';
+import { DaemonHelloRequest } from '../../protocol/daemon.js';
 import { OrchErrorCode, type OrchErrorData } from '../../protocol/errors.js';
+import type { DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
 import type { Logger } from './logger.js';
+import type { Tracker } from './tracker.js';
 
-export type Handler<P, R> = (params: P) => Promise<R>;
+/** What a service knows about the call beyond its params. */
+export interface CallContext {
+  readonly conn: MessageConnection;
+  readonly log: Logger;
+  /** The connection's state (hello seen, who the client is). */
+  readonly client: ConnectionState;
+}
 
-/** Raised by parameter checks in handlers: becomes JSON-RPC InvalidParams. */
-export class ParamsError extends Error {}
+/** Per-connection state the router and services share. */
+export interface ConnectionState {
+  /** Set by a successful `daemon/hello`. */
+  helloDone: boolean;
+  /** The client's orch version, from its hello. */
+  clientVersion: string | null;
+}
+
+/** One row of the routes table: a request, the schema of its params, and the service that answers it. */
+export interface Route<P, R> {
+  readonly type: RequestType<P, R, OrchErrorData>;
+  readonly params: z.ZodType<P>;
+  readonly run: (ctx: DaemonContext, params: P, call: CallContext) => Promise<R>;
+}
+
+/** Builds a route; the compiler checks that the schema, the request type and the service agree. */
+export function route<P, R>(
+  type: RequestType<P, R, OrchErrorData>,
+  params: z.ZodType<P>,
+  run: (ctx: DaemonContext, params: P, call: CallContext) => Promise<R>,
+): Route<P, R> {
+  return { type, params, run };
+}
+
+/** Longest value echoed back in an error message. */
+const MAX_ECHO = 100;
+
+/** The first problem of a failed parse, as one sentence that names the field and what was expected. */
+export function describeParamsError(method: string, error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return `${method}: invalid parameters.`;
+  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : null;
+  const what = issue.message.replace(/^Invalid input: /, '').slice(0, MAX_ECHO * 2);
+  return field ? `${method}: parameter ${field}: ${what}.` : `${method}: parameters: ${what}.`;
+}
 
 export function toResponseError(err: unknown, method: string, log: Logger): ResponseError<OrchErrorData | undefined> {
   if (err instanceof OrchError) {
     return new ResponseError(OrchErrorCode[err.errorName], err.message, { name: err.errorName, details: err.details });
   }
-  if (err instanceof ParamsError) return new ResponseError(ErrorCodes.InvalidParams, err.message, undefined);
   log.error({ err, method }, 'request failed');
   return new ResponseError(OrchErrorCode.Internal, `orch failed internally while handling ${method}; the daemon log has the details.`, {
     name: 'Internal',
   });
 }
 
-/** Registers `fn` for `type` on `conn`, with timing at debug level and uniform error mapping. */
-export function handle<P, R>(
+/** Registers every route on `conn`, with hello enforcement, params validation, timing and uniform error mapping. */
+export function serveRoutes(
   conn: MessageConnection,
+  routes: readonly Route<any, any>[], // eslint-disable-line @typescript-eslint/no-explicit-any -- a table of differently typed rows
+  ctx: DaemonContext,
   log: Logger,
-  type: RequestType<P, R, OrchErrorData>,
-  fn: Handler<P, R>,
-  track: <T>(work: () => Promise<T>) => Promise<T>,
-): void {
-  conn.onRequest(type, async (params: P) => {
-    const started = performance.now();
-    try {
-      if (params !== undefined && params !== null && (typeof params !== 'object' || Array.isArray(params))) {
-        throw new ParamsError(`${type.method} takes its parameters as one object.`);
+  track: Tracker,
+): ConnectionState {
+  const client: ConnectionState = { helloDone: false, clientVersion: null };
+  const call: CallContext = { conn, log, client };
+  for (const r of routes) {
+    const method = r.type.method;
+    conn.onRequest(method, async (raw: unknown) => {
+      const started = performance.now();
+      try {
+        if (method !== DaemonHelloRequest.method && !client.helloDone) {
+          throw new OrchError('HelloRequired', `Say daemon/hello first: the daemon answers ${method} only after the handshake.`, { method });
+        }
+        const parsed = r.params.safeParse(raw ?? {});
+        if (!parsed.success) return new ResponseError(ErrorCodes.InvalidParams, describeParamsError(method, parsed.error));
+        return await track(() => r.run(ctx, parsed.data, call));
+      } catch (err) {
+        return toResponseError(err, method, log);
+      } finally {
+        log.debug({ method, ms: Math.round((performance.now() - started) * 1000) / 1000 }, 'request');
       }
-      return await track(() => fn((params ?? {}) as P));
-    } catch (err) {
-      return toResponseError(err, type.method, log);
-    } finally {
-      log.debug({ method: type.method, ms: Math.round((performance.now() - started) * 1000) / 1000 }, 'request');
-    }
-  });
-}
-
-/** Helpers for handlers' parameter checks. */
-export function optionalString(params: Record<string, unknown>, key: string): string | undefined {
-  const v = params[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ParamsError(`Parameter ${key} must be a string.`);
-  return v;
-}
-
-export function requireString(params: Record<string, unknown>, key: string): string {
-  const v = optionalString(params, key);
-  if (v === undefined) throw new ParamsError(`Parameter ${key} is required.`);
-  return v;
-}
-
-export function optionalBool(params: Record<string, unknown>, key: string): boolean | undefined {
-  const v = params[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new ParamsError(`Parameter ${key} must be true or false.`);
-  return v;
-}
-
-export function optionalStringArray(params: Record<string, unknown>, key: string): string[] | undefined {
-  const v = params[key];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ParamsError(`Parameter ${key} must be a list of strings.`);
-  return v as string[];
-}
-
-export function optionalInt(params: Record<string, unknown>, key: string): number | undefined {
-  const v = params[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ParamsError(`Parameter ${key} must be a non-negative whole number.`);
-  return v;
+    });
+  }
+  return client;
 }

@@ -10,24 +10,19 @@ import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import { repoPaths, socketDirFor, socketPathFor, type RepoPaths } from '../../protocol/node/paths.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../../protocol/version.js';
 import type { DaemonConfig } from './config.js';
-import type { DaemonContext } from '../context.js';
-import { writeDurable } from '../store/durable-write.js';
-import { bindSocket, removeSocketIfOurs, takeDaemonLock } from './socket-endpoint.js';
-import { DaemonEvents } from '../events.js';
-import { registerAllHandlers } from '../services/routes.js';
-import { randomHex } from '../store/ids.js';
-import { KeyedMutex } from './keyed-mutex.js';
-import { LiveService } from '../live/live-service.js';
-import { IdleTimer, ownershipLost, waitUntil } from './idle-timer.js';
+import { bindSocket, takeDaemonLock } from './socket-endpoint.js';
+import { ROUTES } from '../services/routes.js';
+import { serveRoutes } from './router.js';
+import { createDaemonContext } from '../context.js';
+import { IdleTimer, ownershipLost } from './idle-timer.js';
+import { orderlyShutdown, type RunningDaemon } from './shutdown.js';
 import type { LockHandle, LockHolder } from './lock-file.js';
 import { createLogger, type Logger } from './logger.js';
-import { removeRegistrationIfOurs, writeRegistration } from './registration.js';
+import { writeRegistration } from './registration.js';
 import { createSocketServer } from './socket-server.js';
-import { SessionIndex } from '../store/session-index.js';
 import { SessionStore } from '../store/session-store.js';
 import { checkSocketPathLength, prepareSocketDir } from './socket-dir.js';
 import { prepareRepoAtStart, previousExit, sweepSessionsInBackground } from '../store/repo-repair.js';
-import type { TempSweep } from '../store/temp-files.js';
 
 export interface DaemonHandle {
   readonly socketPath: string;
@@ -38,8 +33,6 @@ export interface DaemonHandle {
 }
 
 export type StartOutcome = { kind: 'running'; handle: DaemonHandle } | { kind: 'already-running'; holder: LockHolder | null };
-
-const DRAIN_TIMEOUT_MS = 10_000;
 
 export async function startDaemon(config: DaemonConfig, env: NodeJS.ProcessEnv, logger?: Logger): Promise<StartOutcome> {
   const paths = repoPaths(config.root);
@@ -64,37 +57,35 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   // a killed writer left is older; every temp file of a write this daemon does (all after the bind
   // below) is newer.
   const startedNs = (await stat(paths.daemonLock, { bigint: true })).mtimeNs;
-  const store = new SessionStore(paths);
-  await prepareRepoAtStart(paths, store, log, 'later');
+  await prepareRepoAtStart(paths, new SessionStore(paths), log, 'later');
 
   const socketDir = socketDirFor(env, process.getuid?.() ?? 0);
   await prepareSocketDir(socketDir);
   const socketPath = socketPathFor(socketDir, paths.root);
   checkSocketPathLength(socketPath);
 
-  const instanceId = randomHex(16);
-  const startedAt = new Date();
-  const locks = new KeyedMutex();
-  const index = new SessionIndex(store, paths.root);
   let shutdownPromise: Promise<string> | null = null;
-  /** The background sweep of session folders for temp-file debris (started once registered). */
-  let sweep: TempSweep | null = null;
   let resolveClosed!: (reason: string) => void;
   const closed = new Promise<string>((r) => (resolveClosed = r));
+  // Until the daemon is running, a shutdown request (idle timer, a client) has nothing to stop yet.
+  let running: RunningDaemon | null = null;
+  const shutdown = (reason: string): Promise<string> =>
+    (shutdownPromise ??= running ? orderlyShutdown(running, reason).then((r) => (resolveClosed(r), r)) : Promise.resolve(reason));
 
   const idle = new IdleTimer(config.idleTimeoutMs, () => void shutdown(`idle for ${config.idleTimeoutMs} ms`));
-  const ctx: { -readonly [K in keyof DaemonContext]: DaemonContext[K] } = {
-    config, paths, log, store, index, events: new DaemonEvents(), locks, instanceId, startedAt, socketPath, lastExitReason,
-    live: null,
-    connections: () => sockets.connections.size,
-    requestShutdown: (reason) => void setImmediate(() => void shutdown(reason)),
-  };
-  // Live updates need the finished context (they listen to its events), hence the late assignment.
-  const live = new LiveService(ctx, config.subscriberMaxPending);
-  ctx.live = live;
+  const ctx = createDaemonContext({
+    config, paths, log, mode: 'daemon', socketPath, lastExitReason,
+    runtime: {
+      connections: () => sockets.connections.size,
+      requestShutdown: (reason) => void setImmediate(() => void shutdown(reason)),
+    },
+  });
+  const { instanceId } = ctx;
+  const live = ctx.live!;
   const sockets = createSocketServer(log, config.maxMessageBytes, {
     register(conn: MessageConnection, connLog: Logger) {
-      registerAllHandlers(conn, ctx, connLog, idle.track);
+      serveRoutes(conn, ROUTES, ctx, connLog, idle.track);
+      conn.onClose(() => live.hub.detach(conn));
     },
     onCountChange: (n) => idle.setConnections(n),
   });
@@ -104,53 +95,22 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   const socketIno = await bindSocket(sockets.server, socketPath);
   await writeRegistration(paths.daemonJson, {
     pid: process.pid, instanceId, socketPath, protocolVersion: PROTOCOL_VERSION, version: ORCH_VERSION,
-    startedAt: startedAt.toISOString(), repoRoot: paths.root, logPath: paths.daemonLog, startReason: config.startReason,
+    startedAt: ctx.startedAt.toISOString(), repoRoot: paths.root, logPath: paths.daemonLog, startReason: config.startReason,
   });
-  idle.setConnections(0);
-  log.info({ socketPath, root: paths.root, lastExitReason, startReason: config.startReason, version: ORCH_VERSION }, 'daemon listening');
-  // Temp files a killed writer left in session folders: swept now, in the background, by age.
-  try {
-    sweep = sweepSessionsInBackground(paths, await store.listIds(), startedNs, log);
-  } catch (err) {
-    log.warn({ err }, 'could not start the sweep of stray temp files');
-  }
-
   const ownership = setInterval(() => {
     void ownershipLost(socketPath, socketIno, paths.daemonJson, instanceId).then((why) => {
       if (why) void shutdown(why);
     });
   }, config.ownershipCheckMs);
   ownership.unref();
-
-  async function shutdown(reason: string): Promise<string> {
-    if (shutdownPromise) return shutdownPromise;
-    shutdownPromise = (async () => {
-      log.info({ reason, running: idle.running }, 'shutting down');
-      clearInterval(ownership);
-      idle.stop();
-      // Withdraw first, so new clients go straight to a successor (which waits for our lock)
-      // instead of queueing behind the drain; each is removed only while it is still ours.
-      sockets.stopAccepting();
-      await removeSocketIfOurs(socketPath, socketIno);
-      await removeRegistrationIfOurs(paths.daemonJson, instanceId);
-      await live.stop(reason).catch((err: unknown) => log.warn({ err }, 'live updates did not stop cleanly'));
-      await sweep?.stop().catch(() => undefined);
-      const drained = await waitUntil(() => idle.running === 0, DRAIN_TIMEOUT_MS);
-      if (!drained) log.warn({ running: idle.running }, 'shutdown: work still running after the drain deadline');
-      await sockets.closeConnections();
-      try {
-        await writeDurable(paths.daemonExit, JSON.stringify({ pid: process.pid, reason, at: new Date().toISOString() }) + '\n');
-      } catch (err) {
-        log.warn({ err }, 'could not record the exit reason');
-      }
-      await lock.release();
-      log.info({ reason }, 'daemon stopped');
-      log.flush();
-      resolveClosed(reason);
-      return reason;
-    })();
-    return shutdownPromise;
+  running = { paths, log, instanceId, socketPath, socketIno, sockets, idle, live, lock, timers: [ownership], sweep: null };
+  idle.setConnections(0);
+  log.info({ socketPath, root: paths.root, lastExitReason, startReason: config.startReason, version: ORCH_VERSION }, 'daemon listening');
+  // Temp files a killed writer left in session folders: swept now, in the background, by age.
+  try {
+    running.sweep = sweepSessionsInBackground(paths, await ctx.store.listIds(), startedNs, log);
+  } catch (err) {
+    log.warn({ err }, 'could not start the sweep of stray temp files');
   }
-
   return { socketPath, instanceId, closed, shutdown };
 }

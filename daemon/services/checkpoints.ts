@@ -6,23 +6,20 @@
  * fails instead of overwriting, and a crash never leaves half a checkpoint.
  */
 import { createHash, randomInt } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isInside } from '../../protocol/node/paths.js';
-import type { CheckpointCreateParams, CheckpointCreateResult, CheckpointListResult, CheckpointSummary } from '../../protocol/workflow.js';
-import { detectChangedFiles } from './changed-files.js';
+import type { CheckpointCreateParams, CheckpointCreateResult, CheckpointListParams, CheckpointListResult } from '../../protocol/workflow.js';
 import type { DaemonContext } from '../context.js';
-import { fsyncDir } from '../store/durable-write.js';
 import { pythonDumps } from '../engine/pyjson.js';
 import { overallProgress } from '../engine/status-view.js';
 import { utcOffset } from '../engine/time.js';
 import type { Checkpoint, WorkflowState } from '../engine/types.js';
 import { OrchError } from '../errors.js';
-import { requireSession, requireState } from './commit.js';
-import { hasLegacyState, isAdoptedSession, withLegacyCheckpoints } from '../legacy/legacy-history.js';
-import { resolveSession } from './sessions.js';
+import { latestCheckpointId, summaryOf, writeExclusiveDurable } from '../store/checkpoint-files.js';
+import { detectChangedFiles } from './changed-files.js';
+import { openForRead, requireSession, requireState } from './session-records.js';
 
-const CHECKPOINT_FILE_RE = /^cp_.*\.json$/;
 const MAX_TEXT = 2000;
 const MAX_ENTRIES = 100;
 
@@ -89,94 +86,6 @@ function checkTexts(p: CheckpointCreateParams): void {
   }
 }
 
-/**
- * Writes `data` to `path` only if `path` does not exist: the temp file is synced, then hard-linked
- * into place (link fails with EEXIST rather than replacing), and the folder is synced. The temp
- * name `<path>.<n>` is the one the daemon's start-up sweep removes after a crash.
- */
-export async function writeExclusiveDurable(path: string, data: string): Promise<boolean> {
-  const temp = `${path}.${randomInt(0, 2 ** 32)}`;
-  const handle = await open(temp, 'wx', 0o644);
-  try {
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await link(temp, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    await rm(temp, { force: true });
-  }
-  await fsyncDir(dirname(path));
-  return true;
-}
-
-function summaryOf(cp: Checkpoint, root: string, file: string): CheckpointSummary {
-  return {
-    checkpointId: cp.checkpoint_id,
-    phaseId: cp.phase_id,
-    itemId: cp.item_id ?? null,
-    timestamp: cp.timestamp,
-    message: cp.message ?? null,
-    contextSummary: cp.context_summary ?? null,
-    decisions: Array.isArray(cp.key_decisions) ? cp.key_decisions.map(String) : [],
-    files: Array.isArray(cp.file_manifest) ? cp.file_manifest.map(String) : [],
-    parentCheckpointId: cp.parent_checkpoint_id ?? null,
-    path: relative(root, file),
-  };
-}
-
-interface ReadResult {
-  checkpoints: { cp: Checkpoint; file: string }[];
-  warnings: string[];
-}
-
-/** Every readable checkpoint of a folder, oldest first (by timestamp, then id). */
-async function readCheckpoints(dir: string, root: string): Promise<ReadResult> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => CHECKPOINT_FILE_RE.test(n));
-  } catch {
-    return { checkpoints: [], warnings: [] };
-  }
-  const checkpoints: ReadResult['checkpoints'] = [];
-  const warnings: string[] = [];
-  for (const name of names) {
-    const file = join(dir, name);
-    try {
-      const cp = JSON.parse(await readFile(file, 'utf8')) as Checkpoint;
-      if (typeof cp?.checkpoint_id !== 'string' || typeof cp.timestamp !== 'string') throw new Error('it lacks checkpoint_id or timestamp');
-      checkpoints.push({ cp, file });
-    } catch (err) {
-      warnings.push(`${relative(root, file)} is not a readable checkpoint (${(err as Error).message}); it is left out.`);
-    }
-  }
-  const key = (c: Checkpoint) => `${c.timestamp.replace('Z', '+00:00')} ${c.checkpoint_id}`;
-  checkpoints.sort((a, b) => (key(a.cp) < key(b.cp) ? -1 : key(a.cp) > key(b.cp) ? 1 : 0));
-  return { checkpoints, warnings };
-}
-
-/**
- * The id of the session's newest readable checkpoint. Ids begin with their UTC time, so names sort
- * chronologically and only the newest files need to be parsed.
- */
-async function latestCheckpointId(dir: string): Promise<string | null> {
-  const names = (await readdir(dir)).filter((n) => CHECKPOINT_FILE_RE.test(n)).sort().reverse();
-  for (const name of names) {
-    try {
-      const cp = JSON.parse(await readFile(join(dir, name), 'utf8')) as Partial<Checkpoint>;
-      if (typeof cp?.checkpoint_id === 'string') return cp.checkpoint_id;
-    } catch {
-      // An unreadable file cannot be a parent; try the next newest.
-    }
-  }
-  return null;
-}
-
 /** Creates a checkpoint in the session (default `current`). */
 export async function createCheckpoint(ctx: DaemonContext, p: CheckpointCreateParams): Promise<CheckpointCreateResult> {
   checkTexts(p);
@@ -217,14 +126,7 @@ export async function createCheckpoint(ctx: DaemonContext, p: CheckpointCreatePa
 }
 
 /** Lists the session's checkpoints, oldest first; an empty list when there is no session. */
-export async function listCheckpoints(ctx: DaemonContext, sessionId: string | undefined): Promise<CheckpointListResult> {
-  const id = await resolveSession(ctx, sessionId);
-  if (id === null) {
-    if (!(await hasLegacyState(ctx))) return { sessionId: null, source: 'session', checkpoints: [], warnings: [] };
-    return { sessionId: null, source: 'legacy', checkpoints: await withLegacyCheckpoints(ctx, []), warnings: [] };
-  }
-  const { checkpoints, warnings } = await readCheckpoints(ctx.store.pathsFor(id).checkpoints, ctx.paths.root);
-  const own = checkpoints.map((c) => summaryOf(c.cp, ctx.paths.root, c.file));
-  const all = (await isAdoptedSession(ctx, id)) ? await withLegacyCheckpoints(ctx, own) : own;
-  return { sessionId: id, source: 'session', checkpoints: all, warnings };
+export async function listCheckpoints(ctx: DaemonContext, p: CheckpointListParams): Promise<CheckpointListResult> {
+  const session = await openForRead(ctx, p.sessionId);
+  return { sessionId: session.sessionId, source: session.source, ...(await session.checkpoints()) };
 }

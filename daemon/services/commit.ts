@@ -1,61 +1,36 @@
 /**
- * The one path every workflow change takes: resolve the session, then under its mutex load the
- * state, apply a pure operation, save state and events durably, and answer with the new status.
- * Nothing is acknowledged before it is on disk.
+ * The one path every workflow change takes: resolve the session (session-records.ts), then under
+ * its mutex load the state, apply a pure operation, and {@link commit} the result: state and log
+ * written durably, the list summary updated, and what was written published to listeners (live
+ * updates, caches), so nobody reads it back. Nothing is acknowledged before it is on disk.
  */
 import type { OperationResult } from '../../protocol/workflow.js';
-import { REPO_LOCK, type DaemonContext } from '../context.js';
+import type { DaemonContext } from '../context.js';
 import type { OpResult } from '../engine/ops-common.js';
-import type { LogEvent } from '../engine/types.js';
+import type { LogEvent, WorkflowDef, WorkflowState } from '../engine/types.js';
 import { buildStatusView } from '../engine/status-view.js';
-import { OrchError } from '../errors.js';
-import { adoptLegacyForChange, takeAdoptionNotes } from '../legacy/adopt.js';
-import { resolveSession, setCurrent } from './sessions.js';
-import { loadSessionState, saveSessionState, type LoadedState } from '../store/state-file.js';
+import type { LoadedState } from '../store/state-file.js';
+import type { Op, Queued } from './commit-queues.js';
+import { requireState } from './session-records.js';
 
-/**
- * The session a change applies to; fails when there is none. With no session current and the
- * older Python tool's workflow present, this is where the first change adopts it (legacy/adopt.ts).
- */
-export async function requireSession(ctx: DaemonContext, explicit: string | undefined): Promise<string> {
-  const resolved = await resolveSession(ctx, explicit);
-  // A change through the adopted session when `current` was lost makes it current again.
-  if (resolved !== null && explicit === undefined && (await ctx.store.readCurrent()) === null) {
-    await ctx.locks.runExclusive(REPO_LOCK, () => setCurrent(ctx, resolved));
-  }
-  const id = resolved ?? (await adoptLegacyForChange(ctx));
-  if (id === null) {
-    throw new OrchError('NoActiveWorkflow', 'No workflow has been started in this repository; start one with orch start "<task>".');
-  }
-  return id;
-}
-
-/** Loads a session's state or fails with NoActiveWorkflow when it has none. */
-export async function requireState(ctx: DaemonContext, id: string): Promise<LoadedState> {
-  const loaded = await loadSessionState(ctx.store, ctx.paths.root, id);
-  if (!loaded) {
-    throw new OrchError('NoActiveWorkflow', `Session ${id} has no workflow state (state.json is missing); start a workflow with orch start "<task>".`, {
-      sessionId: id,
-    });
-  }
-  return loaded;
-}
+export { requireSession, requireState } from './session-records.js';
 
 /** Runs `fn` on the session's state under its mutex (read-only use: no save). */
 export async function withSessionState<T>(ctx: DaemonContext, id: string, fn: (loaded: LoadedState) => Promise<T> | T): Promise<T> {
   return ctx.locks.runExclusive(id, async () => fn(await requireState(ctx, id)));
 }
 
-type Op = (loaded: LoadedState) => OpResult | Promise<OpResult>;
-
-interface Queued {
-  op: Op;
-  resolve: (r: OperationResult) => void;
-  reject: (err: unknown) => void;
+/**
+ * Writes a session's new state and its events durably (callers hold the session's mutex), then
+ * publishes the committed state and its status view. Returns the state as written.
+ */
+export async function commit(ctx: DaemonContext, id: string, def: WorkflowDef, state: WorkflowState, events: LogEvent[]): Promise<WorkflowState> {
+  const saved = await ctx.states.save(id, state, events);
+  ctx.log.info({ session: id, events: events.map((e) => e.event_type) }, 'session changed');
+  const status = buildStatusView(saved, def, { sessionId: id, source: 'session', warnings: [] });
+  ctx.events.emit('sessionChanged', { sessionId: id, external: false, committed: { state: saved, def, status } });
+  return saved;
 }
-
-/** Per daemon (context), the changes of each session still waiting for the session's mutex. */
-const waiting = new WeakMap<DaemonContext, Map<string, Queued[]>>();
 
 /**
  * Applies `op` to session `id` and saves the result. An operation that records a refusal (a failed
@@ -67,9 +42,7 @@ const waiting = new WeakMap<DaemonContext, Map<string, Queued[]>>();
  * throws is answered with its error and does not hold up the others.
  */
 export async function mutateSession(ctx: DaemonContext, id: string, op: Op): Promise<OperationResult> {
-  let sessions = waiting.get(ctx);
-  if (!sessions) waiting.set(ctx, (sessions = new Map()));
-  const queues = sessions;
+  const queues = ctx.commits.waiting;
   return new Promise<OperationResult>((resolve, reject) => {
     const queued = queues.get(id);
     if (queued) {
@@ -128,14 +101,12 @@ async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Prom
   let savedAt: string | null = null;
   if (events.length > 0) {
     try {
-      savedAt = (await saveSessionState(ctx.store, id, state, events)).updated_at;
+      savedAt = (await commit(ctx, id, def, state, events)).updated_at;
     } catch (err) {
       // Nothing of this batch is on disk: no change in it may be acknowledged.
       applied.forEach((a) => a.item.reject(a.result ? err : a.error));
       return;
     }
-    ctx.log.info({ session: id, events: events.map((e) => e.event_type) }, 'session changed');
-    ctx.events.emit('sessionChanged', { sessionId: id, external: false });
   }
   for (const a of applied) {
     if (!a.result) {
@@ -159,6 +130,6 @@ function answerFor(ctx: DaemonContext, id: string, def: LoadedState['def'], resu
     message: result.message,
     sessionId: id,
     status: buildStatusView(state, def, { sessionId: id, source: 'session', warnings }),
-    warnings: [...takeAdoptionNotes(ctx, id), ...warnings],
+    warnings: [...ctx.legacy.takeNotes(id), ...warnings],
   };
 }

@@ -1,31 +1,27 @@
-import type { MessageConnection } from 'vscode-jsonrpc/node.js';
-import {
-  DaemonHelloRequest,
-  DaemonShutdownRequest,
-  DaemonStatusRequest,
-  ORCH_VERSION,
-  PROTOCOL_VERSION,
-} from '../../protocol/index.js';
+/** `daemon/hello`, `daemon/status`, `daemon/shutdown`: the daemon's identity, health and exit. */
+import type { DaemonHelloParams, DaemonHelloResult, DaemonShutdownParams, DaemonShutdownResult, DaemonStatusResult } from '../../protocol/daemon.js';
+import { ORCH_VERSION, PROTOCOL_VERSION } from '../../protocol/version.js';
 import type { DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
-import type { Logger } from '../runtime/logger.js';
-import { handle, optionalString } from '../runtime/router.js';
-import type { Tracker } from '../runtime/tracker.js';
+import type { CallContext } from '../runtime/router.js';
 
-export function registerDaemonHandlers(conn: MessageConnection, ctx: DaemonContext, log: Logger, track: Tracker): void {
-  handle(conn, log, DaemonHelloRequest, async (p) => {
-    if (p.protocolVersion !== PROTOCOL_VERSION) {
-      throw new OrchError(
-        'ProtocolMismatch',
-        `This daemon speaks protocol ${PROTOCOL_VERSION} (orch ${ORCH_VERSION}); the client speaks ${String(p.protocolVersion)}.`,
-        { daemonProtocol: PROTOCOL_VERSION, daemonVersion: ORCH_VERSION, pid: process.pid },
-      );
-    }
-    log.debug({ client: p.clientVersion }, 'hello');
-    return { protocolVersion: PROTOCOL_VERSION, daemonVersion: ORCH_VERSION, pid: process.pid, instanceId: ctx.instanceId };
-  }, track);
+/** The handshake: the protocol versions must be equal; the connection is open for requests after it. */
+export async function hello(ctx: DaemonContext, p: DaemonHelloParams, call: CallContext): Promise<DaemonHelloResult> {
+  if (p.protocolVersion !== PROTOCOL_VERSION) {
+    throw new OrchError(
+      'ProtocolMismatch',
+      `This daemon speaks protocol ${PROTOCOL_VERSION} (orch ${ORCH_VERSION}); the client speaks ${String(p.protocolVersion)}.`,
+      { daemonProtocol: PROTOCOL_VERSION, daemonVersion: ORCH_VERSION, pid: process.pid },
+    );
+  }
+  call.client.helloDone = true;
+  call.client.clientVersion = p.clientVersion;
+  call.log.debug({ client: p.clientVersion }, 'hello');
+  return { protocolVersion: PROTOCOL_VERSION, daemonVersion: ORCH_VERSION, pid: process.pid, instanceId: ctx.instanceId };
+}
 
-  handle(conn, log, DaemonStatusRequest, async () => ({
+export async function daemonStatus(ctx: DaemonContext): Promise<DaemonStatusResult> {
+  return {
     running: true as const,
     pid: process.pid,
     version: ORCH_VERSION,
@@ -40,11 +36,10 @@ export function registerDaemonHandlers(conn: MessageConnection, ctx: DaemonConte
     startReason: ctx.config.startReason,
     instanceId: ctx.instanceId,
     idleTimeoutMs: ctx.config.idleTimeoutMs,
-  }), track);
+  };
+}
 
-  handle(conn, log, DaemonShutdownRequest, async (p) => {
-    const reason = optionalString(p as Record<string, unknown>, 'reason') ?? 'requested by a client';
-    ctx.requestShutdown(reason);
-    return { pid: process.pid };
-  }, track);
+export async function shutdownDaemon(ctx: DaemonContext, p: DaemonShutdownParams): Promise<DaemonShutdownResult> {
+  ctx.requestShutdown(p.reason ?? 'requested by a client');
+  return { pid: process.pid };
 }

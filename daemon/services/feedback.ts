@@ -22,12 +22,8 @@ import { appendLines } from '../store/durable-write.js';
 import { pythonDumps } from '../engine/pyjson.js';
 import { utcOffset } from '../engine/time.js';
 import { OrchError } from '../errors.js';
-import { takeAdoptionNotes } from '../legacy/adopt.js';
-import { feedbackEntries, readLegacyFeedback } from '../legacy/legacy-records.js';
 import { labelOf } from '../legacy/legacy-state.js';
-import { requireSession } from './commit.js';
-import { resolveSession } from './sessions.js';
-import { loadSessionState } from '../store/state-file.js';
+import { openForRead, requireSession } from './session-records.js';
 
 /** Validates a kind from the wire; undefined means `fallback`. */
 export function checkKind(kind: unknown, fallback: FeedbackKind | undefined): FeedbackKind | undefined {
@@ -57,7 +53,7 @@ function feedbackFile(ctx: DaemonContext, id: string, kind: FeedbackKind): strin
 /** Where the workflow stands, for the record; a state that cannot be read must not block feedback about it. */
 async function workflowPosition(ctx: DaemonContext, id: string): Promise<{ workflowId: string | null; phaseId: string | null }> {
   try {
-    const loaded = await loadSessionState(ctx.store, ctx.paths.root, id);
+    const loaded = await ctx.states.load(id);
     return { workflowId: loaded?.state.workflow_id ?? null, phaseId: loaded?.state.current_phase_id ?? null };
   } catch {
     return { workflowId: null, phaseId: null };
@@ -76,19 +72,13 @@ export async function addFeedback(ctx: DaemonContext, p: FeedbackAddParams): Pro
     await mkdir(ctx.store.pathsFor(id).feedback, { recursive: true });
     await appendLines(file, [pythonDumps(record)]);
     ctx.log.info({ session: id, kind }, 'feedback recorded');
-    return { sessionId: id, file: labelOf(ctx.paths, file), record, warnings: takeAdoptionNotes(ctx, id) };
+    return { sessionId: id, file: labelOf(ctx.paths, file), record, warnings: ctx.legacy.takeNotes(id) };
   });
 }
 
 export async function listFeedback(ctx: DaemonContext, p: FeedbackListParams): Promise<FeedbackListResult> {
   const kind = checkKind(p.kind, undefined);
-  const id = await resolveSession(ctx, p.sessionId);
-  const legacy = await readLegacyFeedback(ctx.paths, kind);
-  const kinds = FEEDBACK_KINDS.filter((k) => kind === undefined || k === kind);
-  const own = id === null ? [] : await Promise.all(kinds.map((k) => feedbackEntries(ctx.paths, feedbackFile(ctx, id, k), k, 'session')));
-  return {
-    sessionId: id,
-    entries: [...legacy.entries, ...own.flatMap((o) => o.entries)],
-    skippedLines: legacy.skipped + own.reduce((n, o) => n + o.skipped, 0),
-  };
+  const session = await openForRead(ctx, p.sessionId);
+  const { entries, skipped } = await session.feedback(kind);
+  return { sessionId: session.sessionId, entries, skippedLines: skipped };
 }

@@ -1,20 +1,70 @@
-import type { MessageConnection } from 'vscode-jsonrpc/node.js';
-import type { DaemonContext } from '../context.js';
-import type { Logger } from '../runtime/logger.js';
-import { registerDaemonHandlers } from './daemon-info.js';
-import { registerFeedbackHandlers } from '../handlers/feedback.js';
-import { registerLiveHandlers } from '../live/subscriptions.js';
-import { registerRecordHandlers } from '../handlers/records.js';
-import { registerSessionHandlers } from '../handlers/session.js';
-import type { Tracker } from '../runtime/tracker.js';
-import { registerWorkflowHandlers } from '../handlers/workflow.js';
+/**
+ * The routes table: every request the daemon serves, the schema of its params (protocol/params.ts)
+ * and the service function that answers it. The router (runtime/router.ts) validates params, so a
+ * service receives a typed value. To add a request: declare its params in protocol/params.ts and
+ * its RequestType beside its result types, write the service, add one row here.
+ */
+import { DaemonHelloRequest, DaemonShutdownRequest, DaemonStatusRequest } from '../../protocol/daemon.js';
+import { SubscribeRequest, UnsubscribeRequest } from '../../protocol/events.js';
+import { FeedbackAddRequest, FeedbackListRequest } from '../../protocol/feedback.js';
+import * as P from '../../protocol/params.js';
+import {
+  SessionListRequest,
+  SessionShowRequest,
+  SessionStartRequest,
+  SessionStatusRequest,
+  SessionSwitchRequest,
+} from '../../protocol/session.js';
+import {
+  CheckpointCreateRequest,
+  CheckpointListRequest,
+  ItemApproveRequest,
+  ItemCompleteRequest,
+  ItemSkipRequest,
+  LogReadRequest,
+  PhaseAdvanceRequest,
+  PhaseApproveRequest,
+  WorkflowFinishRequest,
+  WorkflowInitRequest,
+  WorkflowValidateRequest,
+} from '../../protocol/workflow.js';
+import { subscribe, unsubscribe } from '../live/subscriptions.js';
+import { route } from '../runtime/router.js';
+import { createCheckpoint, listCheckpoints } from './checkpoints.js';
+import { daemonStatus, hello, shutdownDaemon } from './daemon-info.js';
+import { addFeedback, listFeedback } from './feedback.js';
+import { readLog } from './log.js';
+import { listSessions, sessionStatus, showSession, startSession, switchSession } from './sessions.js';
+import { initWorkflow, validateWorkflow } from './workflow-file.js';
+import { advanceOp, approveItemOp, approvePhaseOp, completeOp, finishOp, skipOp } from './workflow.js';
 
-/** The wiring table: every request type the daemon serves, one register call per group. */
-export function registerAllHandlers(conn: MessageConnection, ctx: DaemonContext, log: Logger, track: Tracker): void {
-  registerDaemonHandlers(conn, ctx, log, track);
-  registerSessionHandlers(conn, ctx, log, track);
-  registerWorkflowHandlers(conn, ctx, log, track);
-  registerRecordHandlers(conn, ctx, log, track);
-  registerFeedbackHandlers(conn, ctx, log, track);
-  registerLiveHandlers(conn, ctx, log, track);
-}
+export const ROUTES = [
+  route(DaemonHelloRequest, P.DaemonHelloParams, hello),
+  route(DaemonStatusRequest, P.DaemonStatusParams, daemonStatus),
+  route(DaemonShutdownRequest, P.DaemonShutdownParams, shutdownDaemon),
+
+  route(SessionStartRequest, P.SessionStartParams, startSession),
+  route(SessionStatusRequest, P.SessionStatusParams, sessionStatus),
+  route(SessionListRequest, P.SessionListParams, listSessions),
+  route(SessionShowRequest, P.SessionShowParams, showSession),
+  route(SessionSwitchRequest, P.SessionSwitchParams, switchSession),
+
+  route(ItemCompleteRequest, P.ItemCompleteParams, completeOp),
+  route(ItemSkipRequest, P.ItemSkipParams, skipOp),
+  route(ItemApproveRequest, P.ItemApproveParams, approveItemOp),
+  route(PhaseApproveRequest, P.PhaseApproveParams, approvePhaseOp),
+  route(PhaseAdvanceRequest, P.PhaseAdvanceParams, advanceOp),
+  route(WorkflowFinishRequest, P.WorkflowFinishParams, finishOp),
+
+  route(CheckpointCreateRequest, P.CheckpointCreateParams, createCheckpoint),
+  route(CheckpointListRequest, P.CheckpointListParams, listCheckpoints),
+  route(LogReadRequest, P.LogReadParams, readLog),
+  route(WorkflowValidateRequest, P.WorkflowValidateParams, validateWorkflow),
+  route(WorkflowInitRequest, P.WorkflowInitParams, initWorkflow),
+
+  route(FeedbackAddRequest, P.FeedbackAddParams, addFeedback),
+  route(FeedbackListRequest, P.FeedbackListParams, listFeedback),
+
+  route(SubscribeRequest, P.SubscribeParams, subscribe),
+  route(UnsubscribeRequest, P.UnsubscribeParams, unsubscribe),
+] as const;

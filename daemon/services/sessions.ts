@@ -8,20 +8,28 @@ import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { isInside } from '../../protocol/node/paths.js';
 import type {
+  SessionListResult,
+  SessionShowParams,
+  SessionShowResult,
   SessionStartParams,
   SessionStartResult,
+  SessionStatusParams,
   SessionStatusResult,
+  SessionSwitchParams,
+  SessionSwitchResult,
 } from '../../protocol/session.js';
-import { REPO_LOCK, type DaemonContext } from '../context.js';
+import type { DaemonContext } from '../context.js';
+import { REPO_LOCK } from '../runtime/keyed-mutex.js';
 import { createInitialState, initialEvents } from '../engine/state-factory.js';
 import { buildStatusView } from '../engine/status-view.js';
 import { loadDefaultWorkflow, loadWorkflowFile, workflowFileChecksum } from '../engine/workflow-loader.js';
 import type { WorkflowDef } from '../engine/types.js';
 import { OrchError } from '../errors.js';
 import { newWorkflowId } from '../store/ids.js';
-import { adoptedSessionId, legacyIgnoredWarning, legacyStatus } from '../legacy/legacy-view.js';
+import { LEGACY_ENTRY_ID } from '../legacy/legacy-source.js';
 import { ensureRepoMeta } from '../store/repo-meta.js';
-import { loadSessionState, saveSessionState } from '../store/state-file.js';
+import { writeCurrent } from './current.js';
+import { openForRead } from './session-records.js';
 
 const MAX_TASK = 2000;
 const MAX_CONSTRAINT = 1000;
@@ -88,11 +96,11 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
       workflowYamlChecksum: wf.checksum,
       workflowId: newWorkflowId(),
     });
-    await ctx.locks.runExclusive(sessionId, () => saveSessionState(ctx.store, sessionId, state, initialEvents(state)));
+    await ctx.locks.runExclusive(sessionId, () => ctx.states.save(sessionId, state, initialEvents(state)));
     ctx.events.emit('sessionCreated', { sessionId });
-    await setCurrent(ctx, sessionId);
+    await writeCurrent(ctx.store, ctx.events, sessionId);
     ctx.log.info({ session: sessionId, workflow: wf.path ?? 'bundled' }, 'session started');
-    const legacyWarning = await legacyIgnoredWarning(ctx, sessionId);
+    const legacyWarning = await ctx.legacy.ignoredWarning(sessionId);
     return {
       sessionId,
       workflowId: state.workflow_id,
@@ -104,56 +112,42 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
   });
 }
 
-/**
- * Makes `id` the repo's current session and announces the switch; returns the session that was
- * current before. Callers hold the repo mutex.
- */
-export async function setCurrent(ctx: DaemonContext, id: string): Promise<string | null> {
-  const previous = await ctx.store.readCurrent();
-  if (previous === id) return previous;
-  await ctx.store.writeCurrent(id);
-  ctx.events.emit('currentSwitched', { sessionId: id, previous });
-  return previous;
+/** `session/status`: the session's status, the legacy workflow's, or why there is none. */
+export async function sessionStatus(ctx: DaemonContext, p: SessionStatusParams): Promise<SessionStatusResult> {
+  return (await openForRead(ctx, p.sessionId)).status();
 }
 
-/**
- * The session a request is about: the explicit id, else `current`, else the session the legacy
- * files were adopted into (when `current` was lost). Returns null when there is no session at
- * all; fails when an explicit id, or the one `current` names, does not exist.
- */
-export async function resolveSession(ctx: DaemonContext, explicit: string | undefined): Promise<string | null> {
-  if (explicit !== undefined) {
-    if (!(await ctx.store.exists(explicit))) {
-      throw new OrchError('SessionNotFound', `There is no session ${explicit} in this repository; orch sessions lists them.`, {
-        sessionId: explicit,
-      });
-    }
-    return explicit;
-  }
+/** `session/list`: every session, newest first, with the legacy workflow's row while it is not adopted. */
+export async function listSessions(ctx: DaemonContext): Promise<SessionListResult> {
   const current = await ctx.store.readCurrent();
-  if (current === null) return adoptedSessionId(ctx);
-  if (!(await ctx.store.exists(current))) {
-    throw new OrchError(
-      'SessionNotFound',
-      `The current session ${current} no longer exists (its folder under .orchestrator/sessions/ is gone); pick another with orch sessions switch <id>, or run orch start.`,
-      { sessionId: current },
-    );
-  }
-  return current;
+  const legacy = await ctx.legacy.listEntry(current);
+  return { sessions: await ctx.index.list(current, legacy ? [legacy] : []) };
 }
 
-export async function sessionStatus(ctx: DaemonContext, explicit: string | undefined): Promise<SessionStatusResult> {
-  // No session at all: the legacy workflow itself, if there is one.
-  const id = await resolveSession(ctx, explicit);
-  if (id === null) {
-    return (await legacyStatus(ctx)) ?? { active: false, reason: 'No workflow has been started in this repository.', warnings: [] };
-  }
-  const legacyWarning = await legacyIgnoredWarning(ctx, id);
-  const warnings = legacyWarning ? [legacyWarning] : [];
-  const loaded = await loadSessionState(ctx.store, ctx.paths.root, id);
-  if (loaded === null) {
-    return { active: false, reason: `Session ${id} has no workflow state yet (state.json is missing).`, warnings };
-  }
-  return buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: [...loaded.warnings, ...warnings] });
+function sessionNotFound(id: string): OrchError {
+  return new OrchError('SessionNotFound', `There is no session ${id} in this repository; orch sessions lists them.`, { sessionId: id });
 }
 
+/** `session/show`: one session's row with its folder and repo root (or the legacy workflow's). */
+export async function showSession(ctx: DaemonContext, p: SessionShowParams): Promise<SessionShowResult> {
+  const id = p.sessionId;
+  const current = await ctx.store.readCurrent();
+  if (id === LEGACY_ENTRY_ID) return { session: await ctx.legacy.show(current) };
+  if (!(await ctx.store.exists(id))) throw sessionNotFound(id);
+  const s = await ctx.index.summary(id);
+  return {
+    session: { ...ctx.index.toEntry(id, s, current), path: ctx.store.pathsFor(id).dir, repoRoot: s.repoRoot, workflowId: s.workflowId },
+  };
+}
+
+/** `session/switch`: makes a session the repo's `current`. */
+export async function switchSession(ctx: DaemonContext, p: SessionSwitchParams): Promise<SessionSwitchResult> {
+  const id = p.sessionId;
+  if (id === LEGACY_ENTRY_ID) ctx.legacy.refuseSwitch();
+  return ctx.locks.runExclusive(REPO_LOCK, async () => {
+    if (!(await ctx.store.exists(id))) throw sessionNotFound(id);
+    const previous = await writeCurrent(ctx.store, ctx.events, id);
+    ctx.log.info({ session: id, previous }, 'current session switched');
+    return { sessionId: id, previous };
+  });
+}

@@ -4,15 +4,13 @@
  * (session-summary.ts) and cached in memory; a state.json is parsed only when neither matches the
  * file as it is now (by mtime and size, one stat per session per listing).
  */
-import { repoPaths } from '../../protocol/node/paths.js';
 import type { ProgressCount, SessionListEntry, WorkflowStatus } from '../../protocol/session.js';
 import { summarizeForList } from '../engine/status-view.js';
 import { parseTime } from '../engine/time.js';
 import { OrchError } from '../errors.js';
-import { LegacyEntrySource } from '../legacy/legacy-list.js';
 import { stateKeyOf, validSummary } from './session-summary.js';
 import type { SessionStore } from './session-store.js';
-import { loadSessionState } from './state-file.js';
+import type { StateFiles } from './state-file.js';
 
 interface Summary {
   key: string;
@@ -45,15 +43,11 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 
 export class SessionIndex {
   private readonly cache = new Map<string, Summary>();
-  /** The older Python tool's workflow, listed as `legacy` until it is adopted. */
-  readonly legacy: LegacyEntrySource;
 
   constructor(
     private readonly store: SessionStore,
-    private readonly root: string,
-  ) {
-    this.legacy = new LegacyEntrySource(repoPaths(root));
-  }
+    private readonly states: StateFiles,
+  ) {}
 
   private cacheKey(id: string): string {
     return stateKeyOf(this.store.pathsFor(id).state);
@@ -71,7 +65,7 @@ export class SessionIndex {
       return { ...base, task: stored.task, status: stored.status, phase: stored.phase, progress: stored.progress, workflowId: stored.workflow_id };
     }
     try {
-      const loaded = await loadSessionState(this.store, this.root, id);
+      const loaded = await this.states.load(id);
       if (!loaded) return { ...base, task: null, status: 'unknown', phase: null, progress: null, workflowId: null };
       const s = summarizeForList(loaded.state);
       return { ...base, ...s, workflowId: loaded.state.workflow_id, createdAt: base.createdAt ?? loaded.state.created_at };
@@ -105,15 +99,13 @@ export class SessionIndex {
     return entry;
   }
 
-  /** Every session, newest first, with the legacy workflow's entry while it is not adopted. */
-  async list(): Promise<SessionListEntry[]> {
-    const [ids, current] = await Promise.all([this.store.listIds(), this.store.readCurrent()]);
+  /** Every session, newest first, sorted in with `extra` entries (the legacy workflow's row). */
+  async list(current: string | null, extra: SessionListEntry[] = []): Promise<SessionListEntry[]> {
+    const ids = await this.store.listIds();
     const summaries = await mapLimit(ids, BUILD_CONCURRENCY, async (id) => [id, await this.summary(id)] as const);
     const live = new Set(ids);
     for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
-    const entries = summaries.map(([id, s]) => this.toEntry(id, s, current));
-    const legacy = await this.legacy.entry(current);
-    if (legacy) entries.push(legacy);
+    const entries = [...summaries.map(([id, s]) => this.toEntry(id, s, current)), ...extra];
     // Each entry's time is parsed once, not twice per comparison.
     const keyed = entries.map((entry) => ({ entry, t: parseTime(entry.createdAt) || 0 }));
     keyed.sort((a, b) => b.t - a.t);

@@ -3,8 +3,8 @@
  * protocol/paths.ts, which refuses anything but a session id, so no caller can escape the
  * sessions folder. Writes are durable (durable-write.ts); callers serialise them per session.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { ensureSessionDirs, isSessionId, sessionPaths, type RepoPaths, type SessionPaths } from '../../protocol/node/paths.js';
 import { appendLines, writeCache, writeDurable } from './durable-write.js';
 import { OrchError } from '../errors.js';
@@ -120,6 +120,27 @@ export class SessionStore {
     const text = JSON.stringify({ ...meta, ...fields }, null, 2);
     const path = this.pathsFor(id).meta;
     await (opts.durable ? writeDurable(path, text) : writeCache(path, text));
+  }
+
+  /** How many times a state.json was read from disk (tests count re-reads through it). */
+  stateReads = 0;
+
+  /** state.json's text and the identity of the very file read; null when the session has none yet. */
+  async readStateFile(id: string): Promise<{ text: string; stat: BigIntStats } | null> {
+    let handle;
+    try {
+      handle = await open(this.pathsFor(id).state, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      this.stateReads += 1;
+      const st = await handle.stat({ bigint: true });
+      return { text: await handle.readFile('utf8'), stat: st };
+    } finally {
+      await handle.close();
+    }
   }
 
   /** The raw text of state.json, or null when the session has none yet. */

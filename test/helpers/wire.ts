@@ -66,6 +66,11 @@ export class RawPeer {
     return this.reply(id);
   }
 
+  /** Says `daemon/hello` (the daemon answers nothing else before it) and returns its reply. */
+  hello(id: number | string = 'hello'): Promise<any> {
+    return this.write(request(id, 'daemon/hello', { protocolVersion: 1, clientVersion: 'raw-peer' })).then(() => this.reply(id));
+  }
+
   /** Waits until the daemon has closed this connection. */
   async closedByDaemon(timeoutMs = 10_000): Promise<void> {
     await waitFor(() => this.isClosed, 'the daemon to close the connection', timeoutMs);

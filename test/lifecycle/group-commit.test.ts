@@ -1,17 +1,15 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { repoPaths } from '../../protocol/node/paths.js';
-import type { DaemonContext } from '../../daemon/context.js';
+import { createDaemonContext, type DaemonContext } from '../../daemon/context.js';
 import { makeEvent, type OpResult } from '../../daemon/engine/ops-common.js';
 import type { WorkflowState } from '../../daemon/engine/types.js';
 import { createInitialState } from '../../daemon/engine/state-factory.js';
 import { loadDefaultWorkflow } from '../../daemon/engine/workflow-loader.js';
 import { OrchError } from '../../daemon/errors.js';
-import { DaemonEvents } from '../../daemon/events.js';
-import { KeyedMutex } from '../../daemon/runtime/keyed-mutex.js';
+import { resolveConfig } from '../../daemon/runtime/config.js';
+import type { Logger } from '../../daemon/runtime/logger.js';
 import { mutateSession } from '../../daemon/services/commit.js';
-import { SessionStore } from '../../daemon/store/session-store.js';
-import * as stateIo from '../../daemon/store/state-file.js';
 import type { LoadedState } from '../../daemon/store/state-file.js';
 import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 
@@ -19,7 +17,6 @@ let repo: TempRepo | null = null;
 afterEach(() => {
   repo?.remove();
   repo = null;
-  stateIo.clearStateCache();
 });
 
 const quietLog = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
@@ -27,17 +24,18 @@ const quietLog = { info: () => undefined, warn: () => undefined, error: () => un
 async function setup(): Promise<{ ctx: DaemonContext; id: string; changes: number[] }> {
   repo = makeTempRepo({ git: false, prefix: 'orch-group-' });
   const paths = repoPaths(repo.root);
-  const store = new SessionStore(paths);
-  const id = await store.create();
+  const ctx = createDaemonContext({
+    config: resolveConfig(repo.root, {}), paths, log: quietLog as unknown as Logger, mode: 'in-process', socketPath: 'in-process', lastExitReason: null,
+    runtime: { connections: () => 0, requestShutdown: () => undefined },
+  });
+  const id = await ctx.store.create();
   const def = loadDefaultWorkflow().def;
   const state = createInitialState(def, {
     task: 'group', project: null, constraints: [], workflowYamlPath: null, workflowYamlChecksum: null, workflowId: 'wf_group',
   });
-  await stateIo.saveSessionState(store, id, state, []);
-  const events = new DaemonEvents();
+  await ctx.states.save(id, state, []);
   const changes: number[] = [];
-  events.on('sessionChanged', () => changes.push(Date.now()));
-  const ctx = { paths, store, log: quietLog, events, locks: new KeyedMutex() } as unknown as DaemonContext;
+  ctx.events.on('sessionChanged', () => changes.push(Date.now()));
   return { ctx, id, changes };
 }
 

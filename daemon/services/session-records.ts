@@ -1,0 +1,194 @@
+/**
+ * Which session a request is about, and that session as reads see it. This is the one place
+ * (with listing, services/sessions.ts) that consults the older Python tool's files: while no
+ * session is current, the legacy workflow is a read-only session like any other; the first change
+ * adopts it into a real one (legacy/adopt.ts); a session adopted from it shows the legacy history
+ * before its own. Services ask for a {@link SessionRecords} and never branch on where it came from.
+ */
+import type { FeedbackEntry, FeedbackKind } from '../../protocol/feedback.js';
+import { FEEDBACK_FILE_NAMES, FEEDBACK_KINDS } from '../../protocol/feedback.js';
+import type { SessionStatusResult, StateSource } from '../../protocol/session.js';
+import type { CheckpointSummary, LogEventView } from '../../protocol/workflow.js';
+import { join } from 'node:path';
+import type { DaemonContext } from '../context.js';
+import { REPO_LOCK } from '../runtime/keyed-mutex.js';
+import { buildStatusView } from '../engine/status-view.js';
+import { OrchError } from '../errors.js';
+import { feedbackEntries } from '../legacy/legacy-records.js';
+import { readCheckpoints, summaryOf } from '../store/checkpoint-files.js';
+import { tailEvents } from '../store/log-tail.js';
+import type { LoadedState } from '../store/state-file.js';
+import { writeCurrent } from './current.js';
+
+/** A session as reads see it. */
+export interface SessionRecords {
+  /** The session id; null for the legacy workflow and when there is no session. */
+  readonly sessionId: string | null;
+  readonly source: StateSource;
+  status(): Promise<SessionStatusResult>;
+  /** The last `limit` events, oldest first. */
+  events(limit: number): Promise<{ events: LogEventView[]; skippedLines: number }>;
+  /** Checkpoints, oldest first, and one warning per unreadable file. */
+  checkpoints(): Promise<{ checkpoints: CheckpointSummary[]; warnings: string[] }>;
+  /** Feedback records of the given kinds (the legacy root files' first, as the old tool kept them there). */
+  feedback(kind: FeedbackKind | undefined): Promise<{ entries: FeedbackEntry[]; skipped: number }>;
+}
+
+function sessionNotFound(id: string): OrchError {
+  return new OrchError('SessionNotFound', `There is no session ${id} in this repository; orch sessions lists them.`, { sessionId: id });
+}
+
+/**
+ * The session a request is about: the explicit id, else `current`, else the session the legacy
+ * files were adopted into (when `current` was lost). Returns null when there is no session at
+ * all; fails when an explicit id, or the one `current` names, does not exist.
+ */
+export async function resolveSession(ctx: DaemonContext, explicit: string | undefined): Promise<string | null> {
+  if (explicit !== undefined) {
+    if (!(await ctx.store.exists(explicit))) throw sessionNotFound(explicit);
+    return explicit;
+  }
+  const current = await ctx.store.readCurrent();
+  if (current === null) return ctx.legacy.adoptedSessionId();
+  if (!(await ctx.store.exists(current))) {
+    throw new OrchError(
+      'SessionNotFound',
+      `The current session ${current} no longer exists (its folder under .orchestrator/sessions/ is gone); pick another with orch sessions switch <id>, or run orch start.`,
+      { sessionId: current },
+    );
+  }
+  return current;
+}
+
+/**
+ * The session a change applies to; fails when there is none. With no session current and the
+ * older Python tool's workflow present, this is where the first change adopts it.
+ */
+export async function requireSession(ctx: DaemonContext, explicit: string | undefined): Promise<string> {
+  const resolved = await resolveSession(ctx, explicit);
+  // A change through the adopted session when `current` was lost makes it current again.
+  if (resolved !== null && explicit === undefined && (await ctx.store.readCurrent()) === null) {
+    await ctx.locks.runExclusive(REPO_LOCK, () => writeCurrent(ctx.store, ctx.events, resolved));
+  }
+  const id = resolved ?? (await ctx.legacy.adoptForChange());
+  if (id === null) {
+    throw new OrchError('NoActiveWorkflow', 'No workflow has been started in this repository; start one with orch start "<task>".');
+  }
+  return id;
+}
+
+/** Loads a session's state or fails with NoActiveWorkflow when it has none. */
+export async function requireState(ctx: DaemonContext, id: string): Promise<LoadedState> {
+  const loaded = await ctx.states.load(id);
+  if (!loaded) {
+    throw new OrchError('NoActiveWorkflow', `Session ${id} has no workflow state (state.json is missing); start a workflow with orch start "<task>".`, {
+      sessionId: id,
+    });
+  }
+  return loaded;
+}
+
+/** The session a read is about (explicit, current, adopted), the legacy workflow, or the empty repository. */
+export async function openForRead(ctx: DaemonContext, explicit: string | undefined): Promise<SessionRecords> {
+  const id = await resolveSession(ctx, explicit);
+  if (id !== null) return new StoredSession(ctx, id, await ctx.legacy.isAdopted(id));
+  if (await ctx.legacy.hasState()) return new LegacySession(ctx);
+  return new NoSession(ctx);
+}
+
+/** Legacy root feedback, then the session's own, as `orch feedback list` has always shown them. */
+async function feedbackOf(ctx: DaemonContext, id: string | null, kind: FeedbackKind | undefined) {
+  const legacy = await ctx.legacy.feedback(kind);
+  if (id === null) return legacy;
+  const kinds = FEEDBACK_KINDS.filter((k) => kind === undefined || k === kind);
+  const dir = ctx.store.pathsFor(id).feedback;
+  const own = await Promise.all(kinds.map((k) => feedbackEntries(ctx.paths, join(dir, FEEDBACK_FILE_NAMES[k]), k, 'session')));
+  return { entries: [...legacy.entries, ...own.flatMap((o) => o.entries)], skipped: legacy.skipped + own.reduce((n, o) => n + o.skipped, 0) };
+}
+
+/** One of orch's sessions; one adopted from the legacy files shows their history first. */
+class StoredSession implements SessionRecords {
+  readonly source = 'session' as const;
+
+  constructor(
+    private readonly ctx: DaemonContext,
+    readonly sessionId: string,
+    private readonly adopted: boolean,
+  ) {}
+
+  async status(): Promise<SessionStatusResult> {
+    const { ctx, sessionId: id } = this;
+    const legacyWarning = await ctx.legacy.ignoredWarning(id);
+    const warnings = legacyWarning ? [legacyWarning] : [];
+    const loaded = await ctx.states.load(id);
+    if (loaded === null) return { active: false, reason: `Session ${id} has no workflow state yet (state.json is missing).`, warnings };
+    return buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: [...loaded.warnings, ...warnings] });
+  }
+
+  async events(limit: number) {
+    const own = await tailEvents(this.ctx.store.pathsFor(this.sessionId).log, limit);
+    if (!this.adopted) return own;
+    const legacy = await this.ctx.legacy.events(limit);
+    const all = [...legacy.events, ...own.events];
+    return { events: limit > 0 ? all.slice(-limit) : [], skippedLines: own.skippedLines + legacy.skippedLines };
+  }
+
+  async checkpoints() {
+    const { ctx } = this;
+    const { checkpoints, warnings } = await readCheckpoints(ctx.store.pathsFor(this.sessionId).checkpoints, ctx.paths.root);
+    const own = checkpoints.map((c) => summaryOf(c.cp, ctx.paths.root, c.file));
+    return { checkpoints: this.adopted ? [...(await ctx.legacy.checkpoints()), ...own] : own, warnings };
+  }
+
+  feedback(kind: FeedbackKind | undefined) {
+    return feedbackOf(this.ctx, this.sessionId, kind);
+  }
+}
+
+/** The older Python tool's workflow while no session is current: read-only. */
+class LegacySession implements SessionRecords {
+  readonly sessionId = null;
+  readonly source = 'legacy' as const;
+
+  constructor(private readonly ctx: DaemonContext) {}
+
+  async status(): Promise<SessionStatusResult> {
+    return (await this.ctx.legacy.status()) ?? new NoSession(this.ctx).status();
+  }
+
+  events(limit: number) {
+    return this.ctx.legacy.events(limit);
+  }
+
+  async checkpoints() {
+    return { checkpoints: await this.ctx.legacy.checkpoints(), warnings: [] };
+  }
+
+  feedback(kind: FeedbackKind | undefined) {
+    return feedbackOf(this.ctx, null, kind);
+  }
+}
+
+/** A repository where no workflow was started (the legacy marker may still explain why). */
+class NoSession implements SessionRecords {
+  readonly sessionId = null;
+  readonly source = 'session' as const;
+
+  constructor(private readonly ctx: DaemonContext) {}
+
+  async status(): Promise<SessionStatusResult> {
+    return (await this.ctx.legacy.status()) ?? { active: false, reason: 'No workflow has been started in this repository.', warnings: [] };
+  }
+
+  async events() {
+    return { events: [], skippedLines: 0 };
+  }
+
+  async checkpoints() {
+    return { checkpoints: [], warnings: [] };
+  }
+
+  feedback(kind: FeedbackKind | undefined) {
+    return feedbackOf(this.ctx, null, kind);
+  }
+}
