@@ -60,7 +60,7 @@ phases:
       completeDone = true;
       return res;
     });
-    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 10_000);
+    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 30_000);
     const started = Date.now();
     const status = await runOrchJson(['status'], { cwd: r.root, env });
     const statusMs = Date.now() - started;
