@@ -5,7 +5,8 @@
  * the daemon is SIGKILLed at random moments:
  *   - persistent connections (the client library, OrchClient, which reconnects and restarts the
  *     daemon by itself) sending item/complete, checkpoint/create and feedback/add back to back, so a
- *     kill lands while requests are in flight: the killer waits until one is, then kills;
+ *     kill lands while requests are in flight: the killer waits until one is, then kills (a kill
+ *     "hit a request in flight" when a request outstanding at that moment failed with its connection);
  *   - `orch` CLI processes doing the same (complete, checkpoint, feedback add).
  * Every acknowledged operation (a reply, or exit 0) is recorded. At the end, with the daemon
  * stopped, every file under .orchestrator/ is parsed (state.json, meta.json, checkpoints/*.json,
@@ -87,7 +88,9 @@ const stats = {
 /** Acknowledged operations: { kind, sessionId, item | tag, checkpointId? }. */
 const acked = [];
 /** Persistent-connection requests sent and not yet answered (what a kill can hit). */
-let inFlight = 0;
+const inFlight = new Set();
+/** Kills (by number) that interrupted a request: one in flight when it fell failed with the connection. */
+const killsThatHit = new Set();
 let nextTag = 0;
 let nextItem = 0;
 
@@ -215,7 +218,7 @@ async function connectionWorker(round, client, sessions, isDone) {
   for (let n = 0; n < opts.ops && !isDone(); n++) {
     const op = nextOp(sessions);
     stats.attempted += 1;
-    inFlight += 1;
+    inFlight.add(op);
     try {
       if (op.kind === 'complete') {
         await client.request(lib.ItemCompleteRequest, { sessionId: op.sessionId, itemId: op.item });
@@ -231,9 +234,10 @@ async function connectionWorker(round, client, sessions, isDone) {
       if (isConnectionLoss(err)) {
         stats.unacknowledged += 1;
         stats.interruptedRequests += 1;
+        if (op.killNumber !== undefined) killsThatHit.add(op.killNumber);
       } else stats.anomalies.push(`round ${round}: ${op.kind} ${op.item ?? op.tag} over a connection failed: ${err?.code ?? ''} ${err?.message ?? err}`);
     } finally {
-      inFlight -= 1;
+      inFlight.delete(op);
     }
   }
 }
@@ -244,13 +248,17 @@ async function killer(round, isDone) {
     await sleep(150 + random() * 700);
     // Wait (up to 2 s) for a request in flight on a persistent connection, so the kill hits one.
     const deadline = Date.now() + 2000;
-    while (opts.connections > 0 && inFlight === 0 && !isDone() && Date.now() < deadline) await sleep(1);
+    while (opts.connections > 0 && inFlight.size === 0 && !isDone() && Date.now() < deadline) await sleep(1);
     if (isDone()) break;
-    const midRequest = opts.mode === 'no-daemon' ? running.size > 0 : inFlight > 0;
+    const pending = [...inFlight];
     const pid = killVictim();
     if (!pid) continue;
     stats.kills += 1;
-    if (midRequest) stats.killsMidRequest += 1;
+    // Daemon mode: the kill counts as mid-request once a request in flight at that moment fails
+    // with its connection (a request still waiting for a reconnect would not). No-daemon mode: the
+    // victim is a running command.
+    if (opts.mode === 'no-daemon') killsThatHit.add(stats.kills);
+    else for (const op of pending) op.killNumber ??= stats.kills;
     // Let a new daemon come up before the next kill (clients restart it).
     const up = Date.now() + 15_000;
     while (opts.mode === 'daemon' && !isDone() && Date.now() < up) {
@@ -395,9 +403,10 @@ async function main() {
     await measureRecovery();
     stats.rounds = round;
     const a = stats.acknowledged;
-    process.stdout.write(`  round ${round}: ${a.complete + a.checkpoint + a.feedback} acknowledged so far, ${stats.kills} kills (${stats.killsMidRequest} mid-request), ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`  round ${round}: ${a.complete + a.checkpoint + a.feedback} acknowledged so far, ${stats.kills} kills (${killsThatHit.size} mid-request), ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }
   for (const c of clients) c.close();
+  stats.killsMidRequest = killsThatHit.size;
   // A fresh start cleans what the kills left behind, then stop in order and check the files at rest.
   const final = await orch(['status', '--json']);
   if (final.code !== 0) stats.anomalies.push(`final status exited ${final.code}: ${final.stderr.trim()}`);
