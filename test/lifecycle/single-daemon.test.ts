@@ -77,7 +77,11 @@ describe('exactly one daemon', () => {
     await orch(['status'], r.root, FAST_CHECK);
     const reg = readRegistration(r.root)!;
     const foreign = { ...reg, pid: reg.pid + 1, instanceId: 'someone-else' };
-    writeFileSync(join(r.root, '.orchestrator', 'daemon.json'), JSON.stringify(foreign));
+    // Replaced atomically, as another daemon would: a plain write truncates first, and a daemon
+    // checking in between rightly sees the registration removed (seen on a loaded machine).
+    const file = join(r.root, '.orchestrator', 'daemon.json');
+    writeFileSync(`${file}.test-tmp`, JSON.stringify(foreign));
+    renameSync(`${file}.test-tmp`, file);
     await waitFor(() => !isAlive(reg.pid), 'the daemon to notice and exit', 30_000);
     expect(exitNote(r.root).reason).toMatch(/registration now names another daemon/);
     expect(readRegistration(r.root)).toMatchObject({ instanceId: 'someone-else' });
