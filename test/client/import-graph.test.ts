@@ -6,11 +6,12 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { orchEnv, runOrch } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
+import { makeTempDir } from '../helpers/temp-repo.js';
 
 const PROJECT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLIENT = join(PROJECT, 'dist', 'client');
@@ -102,7 +103,7 @@ describe('the client import graph', () => {
 
   test('a warm orch status loads the loader alone from disk, and no built-in it does not use', async () => {
     const r = repo();
-    const cacheDir = mkdtempSync('/tmp/orch-cache-');
+    const cacheDir = makeTempDir('orch-cache-');
     try {
       const start = await runOrch(['start', 'Import graph'], { cwd: r.root, env: { ORCH_DAEMON: '1' } });
       expect(start.code).toBe(0);
@@ -120,7 +121,7 @@ describe('the client import graph', () => {
   });
 
   test('orch --version loads no built-in it does not use', () => {
-    const cacheDir = mkdtempSync('/tmp/orch-cache-');
+    const cacheDir = makeTempDir('orch-cache-');
     try {
       const t = traced(['--version'], cacheDir, cacheDir);
       expect(t.code).toBe(0);

@@ -83,7 +83,7 @@ describe('the migration lock', () => {
     const r = legacyRepo();
     const pid = deadPid();
     const lock = holdMigrationLock(r.root, pid);
-    const done = await runOrchJson(['complete', 'write_tests'], { cwd: r.root, env: { ORCH_MIGRATION_LOCK_TIMEOUT_MS: '2000' } });
+    const done = await runOrchJson(['complete', 'write_tests'], { cwd: r.root, env: { ORCH_MIGRATION_LOCK_TIMEOUT_MS: '30000' } });
     expect(done.code).toBe(0);
     expect(sessionDirs(r.root)).toEqual([done.json.sessionId]);
     expect(existsSync(lock)).toBe(false);

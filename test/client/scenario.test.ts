@@ -1,6 +1,6 @@
 /**
  * Replays, with orch, the command sequence the Python tool ran to produce
- * shared/fixtures/new-layout (see its README.md), and compares what orch writes with what Python
+ * test/fixtures/new-layout (see its README.md), and compares what orch writes with what Python
  * wrote: state, log and checkpoint, field by field, ignoring only ids, times and the repo path.
  */
 import { describe, expect, test } from '@jest/globals';
@@ -9,11 +9,12 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { computeChecksum, parseStateFile } from '../../daemon/engine/checksum.js';
 import { parseLossless } from '../../daemon/engine/pyjson.js';
+import { NEW_LAYOUT_FIXTURE } from '../helpers/fixtures.js';
 import { git, type TempRepo } from '../helpers/temp-repo.js';
 import { runOrch, runOrchJson } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 
-const FIXTURE = '/work/shared/fixtures/new-layout';
+const FIXTURE = NEW_LAYOUT_FIXTURE;
 const FIXTURE_SESSION = join(FIXTURE, '.orchestrator', 'sessions', '2f76b47f');
 const FIXTURE_CHECKPOINT = join(FIXTURE_SESSION, 'checkpoints', 'cp_20261123_225141_678704_6893_c613.json');
 /** Where the Python tool ran (it is inside absolute paths in the fixture's state and log). */

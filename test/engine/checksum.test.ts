@@ -4,10 +4,10 @@ import path from 'node:path';
 import { computeChecksum, parseStateFile, serializeState } from '../../daemon/engine/checksum.js';
 import { parseLossless } from '../../daemon/engine/pyjson.js';
 import { OrchError } from '../../daemon/errors.js';
+import { LEGACY_FIXTURE, NEW_LAYOUT_FIXTURE } from '../helpers/fixtures.js';
 
-const FIXTURES = path.resolve(process.cwd(), '../shared/fixtures');
-const NEW_STATE = path.join(FIXTURES, 'new-layout/.orchestrator/sessions/2f76b47f/state.json');
-const LEGACY_STATE = path.join(FIXTURES, 'legacy-basic/.workflow_state.json');
+const NEW_STATE = path.join(NEW_LAYOUT_FIXTURE, '.orchestrator/sessions/2f76b47f/state.json');
+const LEGACY_STATE = path.join(LEGACY_FIXTURE, '.workflow_state.json');
 
 function readFixture(file: string): string {
   return readFileSync(file, 'utf8');

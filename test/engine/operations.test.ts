@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   approveItem,
@@ -12,6 +11,7 @@ import {
 import type { WorkflowDef, WorkflowState } from '../../daemon/engine/types.js';
 import { checkFileExists, runCommand, type CommandRunResult } from '../../daemon/engine/verification.js';
 import { deepFreeze, item, NOW, phase, refusal, stateFor } from '../helpers/engine-fixture.js';
+import { makeTempDir } from '../helpers/temp-repo.js';
 
 const def: WorkflowDef = {
   name: 'Test flow', version: '1.0', description: null, settings: { docs_dir: 'docs', test_command: 'npm test', bad: 'a; rm -rf /' },
@@ -224,7 +224,7 @@ describe('fix (b): finished workflows refuse every change', () => {
 describe('planComplete → real verification → completeItem', () => {
   let repo = '';
   beforeAll(async () => {
-    repo = await mkdtemp(path.join(os.tmpdir(), 'orch-ops-'));
+    repo = makeTempDir('orch-ops-');
     await mkdir(path.join(repo, 'docs'));
     await writeFile(path.join(repo, 'docs', 'plan.md'), '# plan\n');
   });

@@ -6,8 +6,9 @@ import { pythonDumps } from '../../daemon/engine/pyjson.js';
 import { createInitialState, initialEvents } from '../../daemon/engine/state-factory.js';
 import type { WorkflowState } from '../../daemon/engine/types.js';
 import { loadDefaultWorkflow } from '../../daemon/engine/workflow-loader.js';
+import { NEW_LAYOUT_FIXTURE } from '../helpers/fixtures.js';
 
-const SESSION = path.resolve(process.cwd(), '../shared/fixtures/new-layout/.orchestrator/sessions/2f76b47f');
+const SESSION = path.join(NEW_LAYOUT_FIXTURE, '.orchestrator/sessions/2f76b47f');
 const fixtureText = readFileSync(path.join(SESSION, 'state.json'), 'utf8');
 const fixture = parseStateFile(fixtureText, 'state.json').state;
 const NOW = new Date('2026-11-23T22:51:13.113Z');

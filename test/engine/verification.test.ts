@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OrchError } from '../../daemon/errors.js';
 import {
@@ -10,13 +9,14 @@ import {
   parseCommand,
   runCommand,
 } from '../../daemon/engine/verification.js';
+import { makeTempDir } from '../helpers/temp-repo.js';
 
 let base = '';
 let repo = '';
 let outside = '';
 
 beforeAll(async () => {
-  base = await realpath(await mkdtemp(path.join(os.tmpdir(), 'orch-verify-')));
+  base = makeTempDir('orch-verify-');
   repo = path.join(base, 'repo');
   outside = path.join(base, 'outside');
   await mkdir(path.join(repo, 'docs'), { recursive: true });
@@ -107,7 +107,7 @@ describe('parseCommand', () => {
 });
 
 describe('runCommand', () => {
-  const opts = (timeoutMs = 10_000): { cwd: string; timeoutMs: number } => ({ cwd: repo, timeoutMs });
+  const opts = (timeoutMs = 30_000): { cwd: string; timeoutMs: number } => ({ cwd: repo, timeoutMs });
 
   test('reports a non-zero exit code and captures stderr', async () => {
     const r = await runCommand("bash -c 'echo oops >&2; exit 3'", opts());
@@ -132,21 +132,22 @@ describe('runCommand', () => {
     await expect(readFile(marker)).rejects.toThrow();
   });
 
+  // The commands would run 60 s; "killed" means well before that (a generous 30 s on a loaded machine).
   test('kills the whole process group on timeout', async () => {
     const started = Date.now();
-    const r = await runCommand("bash -c 'sleep 5 & echo $! > child.pid; wait'", opts(300));
-    expect(Date.now() - started).toBeLessThan(3000);
+    const r = await runCommand("bash -c 'sleep 60 & echo $! > child.pid; wait'", opts(300));
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect([r.exitCode, r.timedOut]).toEqual([null, true]);
     expect(r.error).toBe('Command timed out after 0.3 seconds');
     const childPid = Number((await readFile(path.join(repo, 'child.pid'), 'utf8')).trim());
-    expect(await waitFor(() => !isAlive(childPid), 2000)).toBe(true);
+    expect(await waitFor(() => !isAlive(childPid), 30_000)).toBe(true);
   });
 
-  test('a plain sleep 5 with a 300 ms timeout is killed', async () => {
+  test('a plain sleep 60 with a 300 ms timeout is killed', async () => {
     const started = Date.now();
-    const r = await runCommand('sleep 5', opts(300));
+    const r = await runCommand('sleep 60', opts(300));
     expect(r.timedOut).toBe(true);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   test('an abort signal cancels the command', async () => {

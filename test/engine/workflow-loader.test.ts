@@ -10,8 +10,7 @@ import {
   workflowFileChecksum,
 } from '../../daemon/engine/workflow-loader.js';
 import { OrchError } from '../../daemon/errors.js';
-
-const FIXTURES = path.resolve(process.cwd(), '../shared/fixtures');
+import { FIXTURES_DIR as FIXTURES } from '../helpers/fixtures.js';
 
 function fixtureDef(stateFile: string): string {
   const { state } = parseStateFile(readFileSync(path.join(FIXTURES, stateFile), 'utf8'), stateFile);

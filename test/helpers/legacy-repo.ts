@@ -2,18 +2,25 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { repoPaths } from '../../protocol/node/paths.js';
 import { makeTempRepo, type TempRepo } from './temp-repo.js';
 
+import { LEGACY_FIXTURE } from './fixtures.js';
+
 /** Files the Python tool 2.0.0 wrote (read-only; tests work on copies). */
-export const LEGACY_FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/legacy-basic', import.meta.url));
+export { LEGACY_FIXTURE };
 
 /** A temp git repo holding a writable copy of the legacy fixture, dot-files included. */
 export function makeLegacyRepo(): TempRepo {
   const r = makeTempRepo({ prefix: 'orch-legacy-' });
-  execFileSync('cp', ['-R', `${LEGACY_FIXTURE}/.`, r.root]);
-  execFileSync('chmod', ['-R', 'u+w', r.root]);
+  try {
+    execFileSync('cp', ['-R', `${LEGACY_FIXTURE}/.`, r.root]);
+    execFileSync('chmod', ['-R', 'u+w', r.root]);
+  } catch (err) {
+    // Not yet handed to the caller's registry: remove it here (a missing fixture once left 31 behind).
+    r.remove();
+    throw err;
+  }
   return r;
 }
 

@@ -7,8 +7,13 @@ import { fileURLToPath } from 'node:url';
 /** The installed entry point (package.json bin): the bundled client behind its loader. */
 export const ORCH_CLI = fileURLToPath(new URL('../../client/orch.cjs', import.meta.url));
 
-/** One V8 code cache for the whole test run, in /tmp, so tests never write to the user's ~/.cache. */
-const CODE_CACHE_DIR = join(tmpdir(), `orch-test-code-cache-${process.getuid?.() ?? 0}`);
+/**
+ * One V8 code cache for the whole test run, so tests never write to the user's ~/.cache: in the
+ * run's folder (scripts/jest-global-setup.mjs), removed with it, else in /tmp.
+ */
+const CODE_CACHE_DIR = process.env.ORCH_TEST_RUN_DIR
+  ? join(process.env.ORCH_TEST_RUN_DIR, 'code-cache')
+  : join(tmpdir(), `orch-test-code-cache-${process.getuid?.() ?? 0}`);
 
 export interface OrchResult {
   code: number | null;

@@ -1,7 +1,10 @@
 import { isProcessRunning } from '../../protocol/node/process.js';
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 5000, stepMs = 10): Promise<NonNullable<T>> {
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). The
+ * deadline is generous on purpose (a loaded machine is slow, not wrong): speed is `npm run bench`'s job.
+ */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 30_000, stepMs = 10): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

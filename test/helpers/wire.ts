@@ -56,7 +56,7 @@ export class RawPeer {
   }
 
   /** Waits for the reply to request `id`. */
-  reply(id: number | string, timeoutMs = 10_000): Promise<any> {
+  reply(id: number | string, timeoutMs = 30_000): Promise<any> {
     return waitFor(() => this.messages.find((m) => m.id === id), `the reply to request ${id}`, timeoutMs);
   }
 
@@ -72,7 +72,7 @@ export class RawPeer {
   }
 
   /** Waits until the daemon has closed this connection. */
-  async closedByDaemon(timeoutMs = 10_000): Promise<void> {
+  async closedByDaemon(timeoutMs = 30_000): Promise<void> {
     await waitFor(() => this.isClosed, 'the daemon to close the connection', timeoutMs);
   }
 

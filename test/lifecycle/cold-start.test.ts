@@ -26,7 +26,7 @@ describe('cold start', () => {
     const pids = await waitFor(() => {
       const p = daemonPidsFor(r.root);
       return p.length === 1 ? p : null;
-    }, 'exactly one daemon process for the repo', 10_000);
+    }, 'exactly one daemon process for the repo', 30_000);
     const status = await runOrchJson(['daemon', 'status'], { cwd: r.root });
     expect(status.json.pid).toBe(pids[0]);
     const listed = await runOrchJson(['sessions'], { cwd: r.root });

@@ -43,16 +43,17 @@ describe('crash safety', () => {
     const recoveryMs = Date.now() - started;
     expect(status.code).toBe(0);
     expect(status.json.progress.completed).toBe(10);
-    // "Within a second" on an idle machine; the bound leaves room for a loaded CI runner.
-    expect(recoveryMs).toBeLessThan(5000);
+    // The daemon comes back for the next command; how fast ("within a second") is `npm run chaos`'s
+    // recoveryMs figure, so this bound is only generous (a loaded machine is slow, not wrong).
+    expect(recoveryMs).toBeLessThan(30_000);
     expect(itemStatuses(r.root, json.sessionId, 'WORK')).toMatchObject(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`item_${i}`, 'completed'])));
     // `.orchestrator/` itself is cleaned before the daemon listens; session folders in the background.
     expect(existsSync(join(r.root, '.orchestrator', 'current.42'))).toBe(false);
-    await waitFor(() => !existsSync(join(dir, 'state.json.3735928559')), 'the background sweep to remove the session temp file', 10_000);
+    await waitFor(() => !existsSync(join(dir, 'state.json.3735928559')), 'the background sweep to remove the session temp file', 30_000);
     await waitFor(
       () => daemonLog(r.root).some((e) => e.msg === 'removed stray temp files left by a killed writer' && JSON.stringify(e).includes('state.json.3735928559')),
       'the sweep to be logged',
-      10_000,
+      30_000,
     );
     expect((await orchJson(['daemon', 'status'], r.root)).json.lastExitReason).toContain(`pid ${killed} died without shutting down`);
     expectSessionFilesParse(r.root, json.sessionId);
@@ -66,7 +67,7 @@ describe('crash safety', () => {
     const runs = Array.from({ length: 30 }, (_, i) =>
       orch(['complete', `item_${i}`, '-q'], r.root).then((res) => (results[i] = res)),
     );
-    await waitFor(() => results.filter((x) => x?.code === 0).length >= 3, 'a few acknowledged completes', 20_000);
+    await waitFor(() => results.filter((x) => x?.code === 0).length >= 3, 'a few acknowledged completes', 30_000);
     process.kill(firstPid, 'SIGKILL');
     await Promise.all(runs);
 

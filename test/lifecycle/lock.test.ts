@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquire, isHolderAlive, tryAcquire, type LockHolder } from '../../daemon/runtime/lock-file.js';
 import { deadPid, procStart } from '../helpers/daemons.js';
+import { makeTempDir } from '../helpers/temp-repo.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const dirs: string[] = [];
@@ -14,7 +15,7 @@ afterEach(() => {
 });
 
 function lockPath(): string {
-  const dir = mkdtempSync('/tmp/orch-lock-');
+  const dir = makeTempDir('orch-lock-');
   dirs.push(dir);
   return join(dir, 'daemon.lock');
 }
@@ -126,7 +127,7 @@ describe('the single-writer lock', () => {
       c.stdout!.on('data', (d: Buffer) => (o.text += d.toString()));
       return c;
     });
-    await waitFor(() => outputs.every((o) => o.text.endsWith('\n')), 'every contender to answer', 20_000);
+    await waitFor(() => outputs.every((o) => o.text.endsWith('\n')), 'every contender to answer', 30_000);
     expect(outputs.map((o) => o.text.trim()).filter((t) => t === 'won')).toHaveLength(1);
     for (const c of racers) c.stdin!.end();
   });

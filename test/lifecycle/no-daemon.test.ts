@@ -93,7 +93,7 @@ describe('no-daemon mode', () => {
     const r = repo({ workflow: gateWorkflow("bash -c 'touch gate-started && sleep 1'") });
     const { json } = await ndJson(['start', 'Gate without daemon'], r.root);
     const completing = nd(['complete', 'gate', '-q'], r.root);
-    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate to start', 10_000);
+    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate to start', 30_000);
     expect(JSON.parse(readFileSync(lockFile(r.root), 'utf8')).kind).toBe('cli');
     const viaDaemon = await runOrchJson(['status'], { cwd: r.root, env: { ORCH_DAEMON: '1' } });
     expect((await completing).code).toBe(0);
@@ -119,14 +119,15 @@ describe('no-daemon mode', () => {
     await ndJson(['start', 'Killed mid-command'], r.root);
     const cli = spawn(process.execPath, [ORCH_CLI, 'complete', 'gate'], { cwd: r.root, env: orchEnv(NO_DAEMON), stdio: 'ignore' });
     children.push(cli);
-    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate to start', 10_000);
+    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate to start', 30_000);
     cli.kill('SIGKILL');
     await waitFor(() => !isAlive(cli.pid!), 'the command to die');
     expect(JSON.parse(readFileSync(lockFile(r.root), 'utf8')).pid).toBe(cli.pid);
+    // Waiting for the lock instead of taking it over would take the (raised) lock timeout, 10 minutes.
     const started = Date.now();
-    const status = await ndJson(['status'], r.root);
+    const status = await ndJson(['status'], r.root, { ORCH_CLI_LOCK_TIMEOUT_MS: '600000' });
     expect(status.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(status.json.items[0]).toMatchObject({ id: 'gate', status: 'pending' });
   });
 });

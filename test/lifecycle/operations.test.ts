@@ -69,9 +69,9 @@ describe('orch daemon start | stop | restart | status | logs', () => {
     let out = '';
     follower.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => follower.on('exit', (code) => resolve(code)));
-    await waitFor(() => out.includes('daemon listening'), 'the existing entries', 10_000);
+    await waitFor(() => out.includes('daemon listening'), 'the existing entries', 30_000);
     await orch(['start', 'Followed task', '-q'], r.root);
-    await waitFor(() => out.includes('session started'), 'the new entry to be followed', 10_000);
+    await waitFor(() => out.includes('session started'), 'the new entry to be followed', 30_000);
     follower.kill('SIGINT');
     expect(await exited).toBe(0);
   });
@@ -87,7 +87,7 @@ describe('orch daemon start | stop | restart | status | logs', () => {
     expect(readFileSync(log, 'utf8')).not.toContain('old entry');
     // Debug level logs every request; enough requests take the live log over the cap.
     for (let i = 0; i < 8; i++) await orch(['status'], r.root, env);
-    await waitFor(() => !readFileSync(`${log}.1`, 'utf8').includes('old entry'), 'a rotation while running', 10_000);
+    await waitFor(() => !readFileSync(`${log}.1`, 'utf8').includes('old entry'), 'a rotation while running', 30_000);
     expect(statSync(log).size).toBeLessThan(3000 + 2000);
     expect(existsSync(`${log}.2`)).toBe(false);
     const human = await orch(['daemon', 'logs'], r.root);

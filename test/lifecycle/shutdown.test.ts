@@ -35,7 +35,7 @@ describe('shutdown', () => {
     const r = repo();
     await orch(['status'], r.root, { ORCH_IDLE_TIMEOUT_MS: '400' });
     const reg = readRegistration(r.root)!;
-    await waitFor(() => !isAlive(reg.pid), 'the idle daemon to exit', 10_000);
+    await waitFor(() => !isAlive(reg.pid), 'the idle daemon to exit', 30_000);
     expect(exitNote(r.root)).toMatchObject({ pid: reg.pid, reason: 'idle for 400 ms' });
     expectWithdrawn(r.root, reg.socketPath);
     expect(daemonLog(r.root).at(-1)?.msg).toBe('daemon stopped');
@@ -50,7 +50,7 @@ describe('shutdown', () => {
     await expectStillRunningAfter(reg.pid, 1500);
     const closedAt = Date.now();
     peer.destroy();
-    await waitFor(() => !isAlive(reg.pid), 'the daemon to exit once the client left', 10_000);
+    await waitFor(() => !isAlive(reg.pid), 'the daemon to exit once the client left', 30_000);
     expect(Date.parse(exitNote(r.root).at)).toBeGreaterThanOrEqual(closedAt);
   });
 
@@ -61,9 +61,9 @@ describe('shutdown', () => {
     const peer = await RawPeer.connect(reg.socketPath);
     await hello(peer);
     await peer.write(request(2, 'item/complete', { itemId: 'gate', sessionId: json.sessionId }));
-    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 10_000);
+    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 30_000);
     peer.destroy();
-    await waitFor(() => !isAlive(reg.pid), 'the daemon to exit after the work', 15_000);
+    await waitFor(() => !isAlive(reg.pid), 'the daemon to exit after the work', 30_000);
     expect(itemStatuses(r.root, json.sessionId, 'BUILD').gate).toBe('completed');
     const log = daemonLog(r.root);
     const changed = log.find((e) => e.msg === 'session changed')!;
@@ -77,14 +77,14 @@ describe('shutdown', () => {
     const { json } = await orchJson(['start', 'Terminate me'], r.root);
     const reg = readRegistration(r.root)!;
     const completing = orch(['complete', 'gate', '-q'], r.root);
-    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 10_000);
+    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 30_000);
     process.kill(reg.pid, 'SIGTERM');
     // A client that arrives during the drain is served by the next daemon, not refused.
     const during = orchJson(['status'], r.root);
     const done = await completing;
     expect(done).toMatchObject({ code: 0, stderr: '' });
     expect(itemStatuses(r.root, json.sessionId, 'BUILD').gate).toBe('completed');
-    await waitFor(() => !isAlive(reg.pid), 'the daemon to exit', 15_000);
+    await waitFor(() => !isAlive(reg.pid), 'the daemon to exit', 30_000);
     const next = await during;
     expect(next.code).toBe(0);
     expect(next.json.items.find((i: { id: string }) => i.id === 'gate').status).toBe('completed');
@@ -100,7 +100,7 @@ describe('shutdown', () => {
     await orch(['status'], r.root);
     const reg = readRegistration(r.root)!;
     process.kill(reg.pid, signal);
-    await waitFor(() => !isAlive(reg.pid), 'the daemon to exit', 10_000);
+    await waitFor(() => !isAlive(reg.pid), 'the daemon to exit', 30_000);
     expect(exitNote(r.root)).toMatchObject({ pid: reg.pid, reason: `signal ${signal}` });
     expectWithdrawn(r.root, reg.socketPath);
     const status = await orchJson(['daemon', 'status'], r.root);
@@ -114,12 +114,12 @@ describe('shutdown', () => {
     const peer = await RawPeer.connect(reg.socketPath);
     await hello(peer);
     await peer.write(request(2, 'item/complete', { itemId: 'gate', sessionId: json.sessionId }));
-    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 10_000);
+    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate command to start', 30_000);
     process.kill(reg.pid, 'SIGTERM');
     await waitFor(() => daemonLog(r.root).some((e) => e.msg === 'shutting down'), 'the shutdown to begin');
     const refused = await peer.call(3, 'session/status', {});
     expect(refused.error).toMatchObject({ code: 1301, data: { name: 'ShuttingDown' } });
-    expect((await peer.reply(2, 15_000)).result.sessionId).toBe(json.sessionId);
-    await peer.closedByDaemon(15_000);
+    expect((await peer.reply(2, 30_000)).result.sessionId).toBe(json.sessionId);
+    await peer.closedByDaemon(30_000);
   });
 });

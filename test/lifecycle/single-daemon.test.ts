@@ -38,7 +38,7 @@ describe('exactly one daemon', () => {
     const pids = await waitFor(() => {
       const p = daemonPidsFor(r.root);
       return p.length === 1 ? p : null;
-    }, 'exactly one daemon process', 15_000);
+    }, 'exactly one daemon process', 30_000);
     const status = await orchJson(['daemon', 'status'], r.root);
     expect(status.json).toMatchObject({ pid: pids[0], socket: old.socketPath });
     expect(status.json.lastExitReason).toContain(`pid ${old.pid} died without shutting down`);
@@ -54,7 +54,7 @@ describe('exactly one daemon', () => {
     await listen(thief, temp);
     try {
       renameSync(temp, reg.socketPath);
-      await waitFor(() => !isAlive(reg.pid), 'the daemon to notice and exit', 10_000);
+      await waitFor(() => !isAlive(reg.pid), 'the daemon to notice and exit', 30_000);
       expect(exitNote(r.root).reason).toMatch(/socket .* was replaced/);
       expect(lstatSync(reg.socketPath).isSocket()).toBe(true);
       const answer = await new Promise<string>((resolve) => {
@@ -77,8 +77,12 @@ describe('exactly one daemon', () => {
     await orch(['status'], r.root, FAST_CHECK);
     const reg = readRegistration(r.root)!;
     const foreign = { ...reg, pid: reg.pid + 1, instanceId: 'someone-else' };
-    writeFileSync(join(r.root, '.orchestrator', 'daemon.json'), JSON.stringify(foreign));
-    await waitFor(() => !isAlive(reg.pid), 'the daemon to notice and exit', 10_000);
+    // Replaced atomically, as another daemon would: a plain write truncates first, and a daemon
+    // checking in between rightly sees the registration removed (seen on a loaded machine).
+    const file = join(r.root, '.orchestrator', 'daemon.json');
+    writeFileSync(`${file}.test-tmp`, JSON.stringify(foreign));
+    renameSync(`${file}.test-tmp`, file);
+    await waitFor(() => !isAlive(reg.pid), 'the daemon to notice and exit', 30_000);
     expect(exitNote(r.root).reason).toMatch(/registration now names another daemon/);
     expect(readRegistration(r.root)).toMatchObject({ instanceId: 'someone-else' });
     expect(existsSync(reg.socketPath)).toBe(false);

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { daemonPidsFor, readRegistration } from '../helpers/daemons.js';
 import { orch, orchJson, useTempRepos } from '../helpers/lifecycle.js';
+import { makeTempDir } from '../helpers/temp-repo.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { RawPeer } from '../helpers/wire.js';
 
@@ -24,7 +25,7 @@ afterEach(() => {
 });
 
 async function startStub(root: string, mode: 'mismatch' | 'old', ignoreShutdown = false): Promise<Stub> {
-  const dir = mkdtempSync('/tmp/orch-stub-');
+  const dir = makeTempDir('orch-stub-');
   const args = [STUB, '--root', root, '--socket', join(dir, 'stub.sock'), '--mode', mode, ...(ignoreShutdown ? ['--ignore-shutdown'] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   cleanups.push(() => {
@@ -34,7 +35,7 @@ async function startStub(root: string, mode: 'mismatch' | 'old', ignoreShutdown 
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(() => out.includes('ready'), 'the stub daemon to listen', 10_000);
+  await waitFor(() => out.includes('ready'), 'the stub daemon to listen', 30_000);
   return { child, pid: child.pid!, exit };
 }
 

@@ -120,7 +120,7 @@ describe('bad input on the wire', () => {
     const worker = await RawPeer.connect(socketPath);
     await worker.hello();
     await worker.write(request(1, 'item/complete', { itemId: 'gate' }));
-    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate to start', 10_000);
+    await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate to start', 30_000);
     worker.destroy();
     const peers = await Promise.all(Array.from({ length: 20 }, () => RawPeer.connect(socketPath)));
     await Promise.all(peers.map((p) => p.write(Buffer.concat([request(0, 'daemon/hello', { protocolVersion: 1, clientVersion: 'p' }), request(1, 'session/list', {})]))));
@@ -129,7 +129,7 @@ describe('bad input on the wire', () => {
     const status = await waitFor(async () => {
       const s = (await bystander.call(nextId++, 'session/status', {})).result;
       return s.items.find((i: { id: string }) => i.id === 'gate').status === 'completed' ? s : null;
-    }, 'the abandoned gate to complete', 15_000);
+    }, 'the abandoned gate to complete', 30_000);
     expect(status.progress.completed).toBe(1);
     const out = readFileSync(join(r.root, '.orchestrator', 'daemon.out'), 'utf8');
     expect(out).not.toMatch(/uncaught|unhandled|EPIPE|ECONNRESET/i);
