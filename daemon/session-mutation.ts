@@ -10,6 +10,8 @@ import type { LogEvent } from './engine/types.js';
 import { buildStatusView } from './engine/status-view.js';
 import { OrchError } from './errors.js';
 import { adoptLegacyForChange, takeAdoptionNotes } from './legacy/adopt.js';
+import { quarantinedCopy } from './quarantine.js';
+import { repoCopiedWarning } from './repo-meta.js';
 import { resolveSession, setCurrent } from './session-service.js';
 import { loadSessionState, saveSessionState, type LoadedState } from './state-io.js';
 
@@ -34,6 +36,14 @@ export async function requireSession(ctx: DaemonContext, explicit: string | unde
 export async function requireState(ctx: DaemonContext, id: string): Promise<LoadedState> {
   const loaded = await loadSessionState(ctx.store, ctx.paths.root, id);
   if (!loaded) {
+    const movedTo = await quarantinedCopy(ctx.store.pathsFor(id).state);
+    if (movedTo !== null) {
+      throw new OrchError(
+        'StateCorrupt',
+        `Session ${id} has no workflow state: its state.json was corrupt and was moved aside to ${movedTo}; restore it from there, or start a new session with orch start "<task>".`,
+        { sessionId: id, movedTo },
+      );
+    }
     throw new OrchError('NoActiveWorkflow', `Session ${id} has no workflow state (state.json is missing); start a workflow with orch start "<task>".`, {
       sessionId: id,
     });
@@ -67,6 +77,17 @@ const waiting = new WeakMap<DaemonContext, Map<string, Queued[]>>();
  * throws is answered with its error and does not hold up the others.
  */
 export async function mutateSession(ctx: DaemonContext, id: string, op: Op): Promise<OperationResult> {
+  const result = await queueChange(ctx, id, op);
+  // A copied or moved folder is worth saying on every change, not only on start.
+  const copied = await repoCopiedWarning(ctx);
+  if (copied !== null) {
+    result.warnings = [copied, ...result.warnings];
+    result.status.warnings = [copied, ...result.status.warnings];
+  }
+  return result;
+}
+
+function queueChange(ctx: DaemonContext, id: string, op: Op): Promise<OperationResult> {
   let sessions = waiting.get(ctx);
   if (!sessions) waiting.set(ctx, (sessions = new Map()));
   const queues = sessions;

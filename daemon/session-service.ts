@@ -20,7 +20,8 @@ import type { WorkflowDef } from './engine/types.js';
 import { OrchError } from './errors.js';
 import { newWorkflowId } from './ids.js';
 import { adoptedSessionId, legacyIgnoredWarning, legacyStatus } from './legacy/legacy-view.js';
-import { ensureRepoMeta } from './repo-meta.js';
+import { quarantinedCopy } from './quarantine.js';
+import { ensureRepoMeta, repoCopiedWarning } from './repo-meta.js';
 import { loadSessionState, saveSessionState } from './state-io.js';
 
 const MAX_TASK = 2000;
@@ -68,6 +69,9 @@ function checkStartParams(p: SessionStartParams): void {
   }
   if (p.task.length > MAX_TASK) throw new OrchError('InvalidArgument', `The task is ${p.task.length} characters; the limit is ${MAX_TASK}.`);
   for (const c of p.constraints ?? []) {
+    if (typeof c !== 'string' || c.trim() === '') {
+      throw new OrchError('InvalidArgument', 'A constraint is empty; give each -c a rule for the work, e.g. -c "No new runtime dependencies".');
+    }
     if (c.length > MAX_CONSTRAINT) {
       throw new OrchError('InvalidArgument', `A constraint is ${c.length} characters; each may have at most ${MAX_CONSTRAINT}.`);
     }
@@ -131,7 +135,7 @@ export async function resolveSession(ctx: DaemonContext, explicit: string | unde
     return explicit;
   }
   const current = await ctx.store.readCurrent();
-  if (current === null) return adoptedSessionId(ctx);
+  if (current === null) return (await adoptedSessionId(ctx)) ?? (await refuseLostCurrent(ctx));
   if (!(await ctx.store.exists(current))) {
     throw new OrchError(
       'SessionNotFound',
@@ -142,6 +146,27 @@ export async function resolveSession(ctx: DaemonContext, explicit: string | unde
   return current;
 }
 
+/**
+ * `current` is missing or holds no session id while sessions exist: that is not "no workflow has
+ * been started". Fails naming the problem and the newest session to switch to; returns null when
+ * there are no sessions at all.
+ */
+async function refuseLostCurrent(ctx: DaemonContext): Promise<null> {
+  const ids = await ctx.store.listIds();
+  if (ids.length === 0) return null;
+  const created = await Promise.all(ids.map(async (id) => ({ id, at: (await ctx.store.readMeta(id).catch(() => null))?.created_at ?? '' })));
+  created.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id.localeCompare(b.id)));
+  const newest = created[0]!.id;
+  const what = existsSync(ctx.paths.current) ? 'holds no valid session id' : 'is missing';
+  const listed = ids.length <= 5 ? ` (${created.map((c) => c.id).join(', ')})` : '';
+  throw new OrchError(
+    'SessionNotFound',
+    `.orchestrator/current ${what}, so orch does not know which of the ${ids.length} session(s)${listed} to use; ` +
+      `pick one with orch sessions switch ${newest} (the newest; orch sessions lists them all), or pass --session <id>.`,
+    { sessions: created.map((c) => c.id).slice(0, 20), newest },
+  );
+}
+
 export async function sessionStatus(ctx: DaemonContext, explicit: string | undefined): Promise<SessionStatusResult> {
   // No session at all: the legacy workflow itself, if there is one.
   const id = await resolveSession(ctx, explicit);
@@ -149,9 +174,14 @@ export async function sessionStatus(ctx: DaemonContext, explicit: string | undef
     return (await legacyStatus(ctx)) ?? { active: false, reason: 'No workflow has been started in this repository.', warnings: [] };
   }
   const legacyWarning = await legacyIgnoredWarning(ctx, id);
-  const warnings = legacyWarning ? [legacyWarning] : [];
+  const copied = await repoCopiedWarning(ctx);
+  const warnings = [...(copied ? [copied] : []), ...(legacyWarning ? [legacyWarning] : [])];
   const loaded = await loadSessionState(ctx.store, ctx.paths.root, id);
   if (loaded === null) {
+    const movedTo = await quarantinedCopy(ctx.store.pathsFor(id).state);
+    if (movedTo !== null) {
+      return { active: false, reason: `Session ${id} has no workflow state: its state.json was corrupt and was moved aside to ${movedTo}; restore it from there, or start a new session with orch start.`, warnings };
+    }
     return { active: false, reason: `Session ${id} has no workflow state yet (state.json is missing).`, warnings };
   }
   return buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: [...loaded.warnings, ...warnings] });
