@@ -6,11 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import { ExitCode } from '../protocol/errors.js';
-import { findRepoRoot, isSessionId, repoPaths, type RepoPaths } from '../protocol/node/paths.js';
+import { isSessionId, locateRepoRoot, repoPaths, type RepoPaths } from '../protocol/node/paths.js';
 import { ORCH_VERSION } from '../protocol/version.js';
 import { GLOBAL_HELP, GLOBAL_OPTIONS, type CommandContext, type CommandSpec } from './command.js';
 import type { DaemonConnection } from './connect.js';
-import { usageError } from './errors.js';
+import { CliError, echo, usageError } from './errors.js';
 import { Output, type Io } from './output.js';
 
 const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
@@ -43,18 +43,47 @@ async function mainHelp(): Promise<string> {
   return lines.join('\n');
 }
 
+/**
+ * The repository root for this command. Outside any repository (no `.git` or `workflow.yaml` in
+ * the folder or above it) orch refuses rather than adopt the current folder: a stray `orch status`
+ * in `/` or `~` must not create `.orchestrator/` or start a daemon there. `--root DIR` (or
+ * ORCH_ROOT) makes any folder the root.
+ */
+function repoRootFor(cwd: string, explicit: string | undefined): string {
+  let located;
+  try {
+    located = locateRepoRoot(cwd, explicit);
+  } catch (err) {
+    throw usageError(`${(err as Error).message.replace(/\.$/, '')}; --root (or ORCH_ROOT) must name an existing folder.`);
+  }
+  if (!located.found) {
+    throw new CliError(
+      `${located.root} is not inside a repository (no .git or workflow.yaml in it or any folder above), so orch did nothing; ` +
+        'run orch inside your project, or pass --root <dir> (e.g. --root .) to use a folder anyway.',
+      'RepoNotInitialized',
+      { cwd: located.root },
+    );
+  }
+  return located.root;
+}
+
+/** parseArgs quotes the offending option in full: keep error messages short. */
+function cutLong(message: string): string {
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}
+
 function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.ProcessEnv, cwd: string): CommandContext {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...spec.options }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw usageError(`${(err as Error).message.replace(/\.$/, '')}; see orch ${spec.name} --help.`);
+    throw usageError(`${cutLong((err as Error).message.replace(/\.$/, ''))}; see orch ${spec.name} --help.`);
   }
   const values = parsed.values as CommandContext['values'];
   const out = new Output(io, values.json === true, values.quiet === true);
   let paths: RepoPaths | null = null;
   let connection: DaemonConnection | null = null;
-  const getPaths = () => (paths ??= repoPaths(findRepoRoot(cwd, (values.root as string | undefined) ?? env.ORCH_ROOT)));
+  const getPaths = () => (paths ??= repoPaths(repoRootFor(cwd, (values.root as string | undefined) ?? env.ORCH_ROOT)));
   return {
     values,
     positionals: parsed.positionals,
@@ -82,7 +111,7 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
       const id = (values.session as string | undefined) ?? (env.ORCH_SESSION || undefined);
       if (id !== undefined && !isSessionId(id)) {
         const from = values.session !== undefined ? '--session' : 'ORCH_SESSION';
-        throw usageError(`${from} ${JSON.stringify(id)} is not a session id; session ids are 8 lowercase hex characters, as listed by orch sessions.`);
+        throw usageError(`${from} ${echo(id)} is not a session id; session ids are 8 lowercase hex characters, as listed by orch sessions.`, 'InvalidSessionId');
       }
       return id;
     },
@@ -93,7 +122,36 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
   };
 }
 
-export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+/** Global options that take a value (`--root D`, `--session ID`); the others are flags. */
+const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--session']);
+const GLOBAL_FLAGS = new Set(['--json', '--quiet', '-q']);
+
+/**
+ * Moves global options written before the command (`orch --json status`, `orch --root D sessions`)
+ * behind it, so they are accepted anywhere on the line. Stops at the first word that is not a
+ * global option: that is the command.
+ */
+export function hoistGlobalOptions(argv: string[]): string[] {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    const name = arg.startsWith('--') ? arg.split('=', 1)[0]! : arg;
+    if (GLOBAL_FLAGS.has(arg)) {
+      leading.push(arg);
+      i += 1;
+    } else if (GLOBAL_VALUE_OPTIONS.has(name)) {
+      const takesNext = !arg.includes('=') && i + 1 < argv.length;
+      leading.push(...argv.slice(i, takesNext ? i + 2 : i + 1));
+      i += takesNext ? 2 : 1;
+    } else break;
+  }
+  if (leading.length === 0 || i >= argv.length) return argv;
+  return [argv[i]!, ...leading, ...argv.slice(i + 1)];
+}
+
+export async function main(rawArgv: string[], io: Io, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  const argv = hoistGlobalOptions(rawArgv);
   const first = argv[0];
   const fallback = new Output(io, argv.includes('--json'), false);
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
@@ -106,7 +164,7 @@ export async function main(argv: string[], io: Io, env: NodeJS.ProcessEnv, cwd: 
     return ExitCode.Ok;
   }
   const load = COMMANDS[first];
-  if (!load) return fallback.error(usageError(`Unknown command ${JSON.stringify(first)}; run orch --help for the list.`));
+  if (!load) return fallback.error(usageError(`Unknown command ${echo(first)}; run orch --help for the list.`));
   const { command } = await load();
   let ctx: CommandContext | null = null;
   try {

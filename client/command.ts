@@ -46,9 +46,10 @@ export const GLOBAL_OPTIONS: OptionSpec = {
   help: { type: 'boolean', short: 'h' },
 };
 
-export const GLOBAL_HELP = `Global options:
+export const GLOBAL_HELP = `Global options (before or after the command):
   --json             print exactly one JSON document on stdout
   -q, --quiet        print no status block after a change
   --session <id>     act on this session (default: $ORCH_SESSION, else the repo's current session)
-  --root <dir>       the repository root (default: $ORCH_ROOT, else found by walking up to .git or workflow.yaml)
+  --root <dir>       the repository root (default: $ORCH_ROOT, else found by walking up to .git or
+                     workflow.yaml; outside any repository orch refuses unless --root is given)
   -h, --help         show help`;

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { MessageConnection, NotificationType, RequestType } from 'vscode-jsonrpc/node.js';
-import { ResyncNotification, SubscribeRequest, type SubscribeParams, type SubscribeResult } from '../protocol/events.js';
+import { DaemonWillShutdownNotification, ResyncNotification, SubscribeRequest, type SubscribeParams, type SubscribeResult } from '../protocol/events.js';
 import { findRepoRoot, repoPaths, type RepoPaths } from '../protocol/node/paths.js';
 import type { DaemonConnection } from './connect.js';
 import { ensureDaemon } from './ensure-daemon.js';
@@ -29,6 +29,13 @@ export interface OrchClientOptions {
   autoStart?: boolean;
   /** Reconnect after the daemon goes away (default true). */
   reconnect?: boolean;
+  /**
+   * After the daemon announced it was stopping (daemon/willShutdown: `orch daemon stop`, a signal),
+   * start a new one when reconnecting (default true). False: only reconnect to a daemon someone else
+   * starts, so a deliberate stop sticks (`orch watch`). A daemon that crashed or vanished
+   * unannounced (killed) is always restarted when `autoStart` is on.
+   */
+  restartAfterAnnouncedStop?: boolean;
 }
 
 export interface OrchClientEvents {
@@ -38,6 +45,8 @@ export interface OrchClientEvents {
   reconnected: [{ instanceId: string; restarted: boolean }];
   /** Reconnecting failed for good (reconnect disabled, or closed). */
   closed: [];
+  /** The daemon announced it is stopping and no new one will be started by this client: waiting for one. */
+  waiting: [{ reason: string }];
 }
 
 type AnyNotification = NotificationType<any>;
@@ -50,10 +59,13 @@ export class OrchClient extends EventEmitter<OrchClientEvents> {
   private reconnecting: Promise<void> | null = null;
   private readonly handlers: [AnyNotification, (params: any) => void][] = [];
   private readonly subscriptions: SubscribeParams[] = [];
+  /** The reason of the last daemon/willShutdown of the current connection, if any. */
+  private announcedStop: string | null = null;
+  private readonly listening = new WeakMap<DaemonConnection, Set<string>>();
 
   private constructor(
     readonly paths: RepoPaths,
-    private readonly opts: Required<Pick<OrchClientOptions, 'autoStart' | 'reconnect'>> & { env: NodeJS.ProcessEnv },
+    private readonly opts: Required<Pick<OrchClientOptions, 'autoStart' | 'reconnect' | 'restartAfterAnnouncedStop'>> & { env: NodeJS.ProcessEnv },
     first: DaemonConnection,
   ) {
     super();
@@ -64,7 +76,12 @@ export class OrchClient extends EventEmitter<OrchClientEvents> {
   /** Connects to the repository's daemon (starting it unless `autoStart: false`). */
   static async connect(options: OrchClientOptions = {}): Promise<OrchClient> {
     const paths = repoPaths(findRepoRoot(options.cwd ?? process.cwd(), options.root));
-    const opts = { autoStart: options.autoStart ?? true, reconnect: options.reconnect ?? true, env: options.env ?? process.env };
+    const opts = {
+      autoStart: options.autoStart ?? true,
+      reconnect: options.reconnect ?? true,
+      restartAfterAnnouncedStop: options.restartAfterAnnouncedStop ?? true,
+      env: options.env ?? process.env,
+    };
     const conn = await ensureDaemon(paths, opts.env, opts.autoStart, () => undefined);
     if (!conn) throw new Error(`No orch daemon is running for ${paths.root}.`);
     return new OrchClient(paths, opts, conn);
@@ -85,10 +102,10 @@ export class OrchClient extends EventEmitter<OrchClientEvents> {
   onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): () => void {
     const entry: [AnyNotification, (params: any) => void] = [type, handler];
     this.handlers.push(entry);
-    const disposable = this.current.conn.onNotification(type, handler);
+    this.listen(this.current, type.method);
     return () => {
-      this.handlers.splice(this.handlers.indexOf(entry), 1);
-      disposable.dispose();
+      const at = this.handlers.indexOf(entry);
+      if (at >= 0) this.handlers.splice(at, 1);
     };
   }
 
@@ -106,8 +123,26 @@ export class OrchClient extends EventEmitter<OrchClientEvents> {
     this.emit('closed');
   }
 
+  /**
+   * One listener per method and connection, calling every handler registered for it (vscode-jsonrpc
+   * keeps only the last handler given for a method). daemon/willShutdown is always listened to, so
+   * the client knows when a stop was announced.
+   */
+  private listen(dc: DaemonConnection, method: string): void {
+    let methods = this.listening.get(dc);
+    if (!methods) this.listening.set(dc, (methods = new Set()));
+    if (methods.has(method)) return;
+    methods.add(method);
+    dc.conn.onNotification(method, (params: any) => {
+      if (method === DaemonWillShutdownNotification.method && dc === this.current) this.announcedStop = String(params?.reason ?? 'stopping');
+      for (const [type, handler] of [...this.handlers]) if (type.method === method) handler(params);
+    });
+  }
+
   private attach(dc: DaemonConnection): void {
-    for (const [type, handler] of this.handlers) dc.conn.onNotification(type, handler);
+    this.announcedStop = null;
+    this.listen(dc, DaemonWillShutdownNotification.method);
+    for (const [type] of this.handlers) this.listen(dc, type.method);
     dc.conn.onClose(() => {
       if (this.closing || dc !== this.current) return;
       if (!this.opts.reconnect) {
@@ -121,10 +156,14 @@ export class OrchClient extends EventEmitter<OrchClientEvents> {
 
   private async reconnectLoop(): Promise<void> {
     const previous = this.current.hello.instanceId;
+    // A daemon that crashed announces it too ("crashed (…)"): that is no one's wish, so restart it.
+    const deliberate = this.announcedStop !== null && !this.announcedStop.startsWith('crashed');
+    const start = this.opts.autoStart && (!deliberate || this.opts.restartAfterAnnouncedStop);
+    if (!start && deliberate) this.emit('waiting', { reason: this.announcedStop! });
     let delay = 20;
     while (!this.closing) {
       try {
-        const dc = await ensureDaemon(this.paths, this.opts.env, this.opts.autoStart, () => undefined);
+        const dc = await ensureDaemon(this.paths, this.opts.env, start, () => undefined);
         if (dc) {
           this.current = dc;
           this.attach(dc);

@@ -5,11 +5,11 @@
  * for its duration. A live daemon is the single writer, so when one runs the command talks to it.
  */
 import type { Readable, Writable } from 'node:stream';
-import { exitCodeFor, type OrchErrorName } from '../protocol/errors.js';
+import { type OrchErrorName } from '../protocol/errors.js';
 import type { RepoPaths } from '../protocol/node/paths.js';
 import { connectStreams, type DaemonConnection } from './connect.js';
 import { connectExisting, isMismatch, replaceIncompatible } from './ensure-daemon.js';
-import { CliError, unavailableError, usageError } from './errors.js';
+import { CliError, echo, unavailableError, usageError } from './errors.js';
 
 /** The shape of `dist/daemon/runtime/in-process.js` (checked against the real module in test/lifecycle). */
 export interface InProcessModule {
@@ -29,7 +29,7 @@ export function isDaemonDisabled(env: NodeJS.ProcessEnv): boolean {
   const raw = (env.ORCH_DAEMON ?? '').trim().toLowerCase();
   if (['0', 'false', 'no', 'off'].includes(raw)) return true;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return false;
-  if (raw !== '') throw usageError(`ORCH_DAEMON must be 1 (use the daemon) or 0 (run each command in-process), not ${JSON.stringify(env.ORCH_DAEMON)}.`);
+  if (raw !== '') throw usageError(`ORCH_DAEMON must be 1 (use the daemon) or 0 (run each command in-process), not ${echo(env.ORCH_DAEMON ?? '')}.`);
   const ci = (env.CI ?? '').trim().toLowerCase();
   return ci !== '' && ci !== '0' && ci !== 'false';
 }
@@ -38,7 +38,7 @@ export function isDaemonDisabled(env: NodeJS.ProcessEnv): boolean {
 function fromDaemonError(err: unknown): unknown {
   const e = err as { errorName?: unknown; message?: unknown; details?: Record<string, unknown> } | null;
   if (e && typeof e.errorName === 'string' && typeof e.message === 'string') {
-    return new CliError(e.message, exitCodeFor(e.errorName as OrchErrorName), e.errorName, e.details);
+    return new CliError(e.message, e.errorName as OrchErrorName, e.details);
   }
   return err;
 }

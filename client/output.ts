@@ -36,11 +36,30 @@ export class Output {
 
   /** Prints an error and returns the exit code it maps to. */
   error(err: unknown): number {
-    const { code, name, message, details, exit } = describeError(err);
+    const described = describeError(err);
+    const { code, name, exit } = described;
+    const message = cutLongRuns(described.message);
+    const details = cutDetails(described.details);
     if (this.json) this.io.stdout(JSON.stringify({ error: { code, name, message, details } }, null, 2) + '\n');
     else this.io.stderr(`orch: ${message}\n`);
     return exit;
   }
+}
+
+/**
+ * Error messages and details echo what the caller gave; a 5 KB id or path is not echoed back in full.
+ * Any run of more than 200 characters without a space is cut to its first 100 and an ellipsis
+ * (longer than any real path or id orch would name).
+ */
+function cutLongRuns(text: string): string {
+  return text.replace(/\S{201,}/g, (run) => `${run.slice(0, 100)}…`);
+}
+
+function cutDetails(details: unknown): unknown {
+  if (typeof details === 'string') return cutLongRuns(details);
+  if (Array.isArray(details)) return details.map(cutDetails);
+  if (details !== null && typeof details === 'object') return Object.fromEntries(Object.entries(details).map(([k, v]) => [k, cutDetails(v)]));
+  return details;
 }
 
 interface ErrorDescription {
@@ -52,7 +71,7 @@ interface ErrorDescription {
 }
 
 function describeError(err: unknown): ErrorDescription {
-  if (err instanceof CliError) return { code: null, name: err.errorName, message: err.message, details: err.details, exit: err.exitCode };
+  if (err instanceof CliError) return { code: err.code, name: err.errorName, message: err.message, details: err.details, exit: err.exitCode };
   if (err instanceof ResponseError) {
     const data: unknown = err.data;
     const name = isOrchErrorData(data) ? data.name : errorNameFor(err.code);

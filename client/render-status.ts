@@ -41,7 +41,7 @@ export function renderStatus(view: WorkflowStatusView): string {
 /** Human text for any status result, including "no workflow". */
 export function renderStatusResult(result: SessionStatusResult): string {
   if (!result.active && !('workflowId' in result)) {
-    return `No active workflow. ${result.reason}\nNEXT_ACTION: orch start "<task>"`;
+    return `No active workflow. ${result.reason}\nNEXT_ACTION: ${result.nextAction ?? 'orch start "<task>"'}`;
   }
   return renderStatus(result as WorkflowStatusView);
 }

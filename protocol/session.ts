@@ -105,6 +105,8 @@ export interface NoWorkflowView {
   /** Why: no session yet. */
   reason: string;
   warnings: string[];
+  /** The command to run next (the CLI fills it in: `orch start "<task>"`, with `--root` when one was given). */
+  nextAction?: string;
 }
 
 export type SessionStatusResult = WorkflowStatusView | NoWorkflowView;

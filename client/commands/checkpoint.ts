@@ -16,7 +16,7 @@ finished workflow accepts checkpoints too. orch checkpoints lists them.
 Options:
   -m, --message TEXT     what this checkpoint marks
   -d, --decision TEXT    a key decision (repeatable)
-  -f, --file FILE        a file to record (repeatable; must be inside the repository)
+  -f, --file FILE        a file to record (repeatable; must exist inside the repository)
 
 Example:
   orch checkpoint -m "Plan approved" -d "Token bucket per API key" -f docs/plan.md`,

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { CommandContext } from '../command.js';
-import { usageError } from '../errors.js';
+import { echo, usageError } from '../errors.js';
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v']);
@@ -100,7 +100,7 @@ export async function logs(ctx: CommandContext): Promise<number> {
   const isFollow = ctx.values.follow === true;
   const rawLines = ctx.values.lines as string | undefined;
   const count = rawLines === undefined ? 200 : Number(rawLines);
-  if (!Number.isInteger(count) || count < 0) throw usageError(`-n takes a whole number of lines, not ${JSON.stringify(rawLines)}.`);
+  if (!Number.isInteger(count) || count < 0) throw usageError(`-n takes a whole number of lines, not ${echo(String(rawLines))}.`);
   if (isFollow && ctx.values.json === true) throw usageError('orch daemon logs -f prints a stream; it cannot be combined with --json.');
   let text = '';
   try {

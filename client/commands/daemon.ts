@@ -2,7 +2,7 @@ import { DaemonShutdownRequest, DaemonStatusRequest } from '../../protocol/daemo
 import type { CommandContext, CommandSpec } from '../command.js';
 import { readRegistrationFile } from '../connect.js';
 import { ensureDaemon, isMismatch, replaceIncompatible, waitForExit } from '../ensure-daemon.js';
-import { usageError } from '../errors.js';
+import { echo, usageError } from '../errors.js';
 import { logs } from './daemon-logs.js';
 
 /** Reports a daemon that answered hello with another protocol: it runs, but this client cannot use it. */
@@ -131,6 +131,6 @@ Example:
     if (verb === 'start') return start(ctx, 'orch daemon start');
     if (verb === 'restart') return restart(ctx);
     if (verb === 'logs') return logs(ctx);
-    throw usageError(`Unknown daemon subcommand ${JSON.stringify(verb)}; use status, start, stop, restart or logs.`);
+    throw usageError(`Unknown daemon subcommand ${echo(verb)}; use status, start, stop, restart or logs.`);
   },
 };

@@ -7,14 +7,14 @@ import {
   type FeedbackKind,
 } from '../../protocol/feedback.js';
 import type { CommandContext, CommandSpec } from '../command.js';
-import { usageError } from '../errors.js';
+import { echo, usageError } from '../errors.js';
 
 const TEXT_WIDTH = 120;
 
 function kindOption(ctx: CommandContext): FeedbackKind | undefined {
   const raw = ctx.values.kind as string | undefined;
   if (raw === undefined) return undefined;
-  if (!FEEDBACK_KINDS.includes(raw as FeedbackKind)) throw usageError(`--kind takes tool or process, not ${JSON.stringify(raw)}.`);
+  if (!FEEDBACK_KINDS.includes(raw as FeedbackKind)) throw usageError(`--kind takes tool or process, not ${echo(raw)}.`);
   return raw as FeedbackKind;
 }
 
@@ -82,6 +82,6 @@ Example:
     const verb = ctx.positionals[0] ?? 'list';
     if (verb === 'add') return add(ctx);
     if (verb === 'list') return list(ctx);
-    throw usageError(`Unknown feedback subcommand ${JSON.stringify(verb)}; use add "<text>" or list.`);
+    throw usageError(`Unknown feedback subcommand ${echo(verb)}; use add "<text>" or list.`);
   },
 };

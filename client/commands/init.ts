@@ -9,11 +9,12 @@ export const command: CommandSpec = {
 
 Writes orch's bundled default workflow to workflow.yaml in the repository root, for you to edit.
 This is the only orch command that writes outside .orchestrator/, and it writes only
-workflow.yaml (and workflow.yaml.bak). If workflow.yaml exists, nothing is changed unless you pass
---force; then the current file is first kept as workflow.yaml.bak.
+workflow.yaml (and its backup). If workflow.yaml exists, nothing is changed unless you pass
+--force; then the current file is first kept as workflow.yaml.bak, or the next free
+workflow.yaml.bak.1, .bak.2, … (a backup is never overwritten).
 
 Options:
-  -f, --force    replace an existing workflow.yaml (the old one is kept as workflow.yaml.bak)
+  -f, --force    replace an existing workflow.yaml (the old one is kept as workflow.yaml.bak[.N])
   --portable     also switch the repo to portable mode: git may see .orchestrator/sessions/ so
                  workflow state can be committed (runtime files stay ignored)
 

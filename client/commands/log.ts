@@ -1,6 +1,6 @@
 import { LogReadRequest, type LogEventView } from '../../protocol/workflow.js';
 import type { CommandSpec } from '../command.js';
-import { usageError } from '../errors.js';
+import { echo, usageError } from '../errors.js';
 
 const DEFAULT_COUNT = 20;
 
@@ -19,7 +19,7 @@ function line(e: LogEventView): string {
 
 function parseCount(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_COUNT;
-  if (!/^\d+$/.test(raw)) throw usageError(`-n takes a whole number of events, e.g. orch log -n 50; got ${JSON.stringify(raw)}.`);
+  if (!/^\d+$/.test(raw)) throw usageError(`-n takes a whole number of events, e.g. orch log -n 50; got ${echo(raw)}.`);
   return Number(raw);
 }
 
@@ -46,7 +46,7 @@ Example:
     const result = await conn.sendRequest(LogReadRequest, { sessionId, limit });
     ctx.out.document(result);
     if (result.skippedLines > 0) ctx.out.warn(`${result.skippedLines} malformed line(s) of the log were skipped.`);
-    if (result.sessionId === null) ctx.out.text('No workflow has been started in this repository; start one with orch start "<task>".');
+    if (result.sessionId === null && result.source !== 'legacy') ctx.out.text('No workflow has been started in this repository; start one with orch start "<task>".');
     else if (result.events.length === 0) ctx.out.text('No events.');
     else ctx.out.text(result.events.map(line).join('\n'));
     return 0;

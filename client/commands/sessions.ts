@@ -1,6 +1,6 @@
 import { SessionListRequest, SessionShowRequest, SessionSwitchRequest, type SessionListEntry } from '../../protocol/session.js';
 import type { CommandContext, CommandSpec } from '../command.js';
-import { usageError } from '../errors.js';
+import { echo, usageError } from '../errors.js';
 
 function when(iso: string | null): string {
   if (!iso) return '-';
@@ -75,6 +75,6 @@ Example:
       ctx.out.text(result.previous === result.sessionId ? `Already on session ${result.sessionId}.` : `Switched to session ${result.sessionId}.`);
       return 0;
     }
-    throw usageError(`Unknown sessions subcommand ${JSON.stringify(verb)}; use list, show <id> or switch <id>.`);
+    throw usageError(`Unknown sessions subcommand ${echo(verb)}; use list, show <id> or switch <id>.`);
   },
 };

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { SessionStartRequest, SessionStatusRequest } from '../../protocol/session.js';
 import type { CommandSpec } from '../command.js';
 import { usageError } from '../errors.js';
+import { applyToStatus, selectorsOf } from '../next-action.js';
 import { renderStatusResult } from '../render-status.js';
 
 export const command: CommandSpec = {
@@ -44,7 +45,8 @@ Example:
     ctx.out.text(`Started session ${result.sessionId} (${result.workflowId}) from ${result.workflowSource} workflow.`);
     if (!ctx.out.json && !ctx.out.quiet) {
       const status = await conn.sendRequest(SessionStatusRequest, { sessionId: result.sessionId });
-      ctx.out.text(renderStatusResult(status));
+      // The new session is current: NEXT_ACTION needs only the root, when one was given.
+      ctx.out.text(renderStatusResult(applyToStatus(status, { root: selectorsOf(ctx).root })));
     }
     return 0;
   },

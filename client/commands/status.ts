@@ -1,5 +1,6 @@
 import { SessionStatusRequest } from '../../protocol/session.js';
 import type { CommandSpec } from '../command.js';
+import { applyToStatus, selectorsOf } from '../next-action.js';
 import { renderStatusResult } from '../render-status.js';
 
 export const command: CommandSpec = {
@@ -17,7 +18,7 @@ Example:
   async run(ctx) {
     const sessionId = ctx.sessionId();
     const conn = await ctx.connect();
-    const result = await conn.sendRequest(SessionStatusRequest, { sessionId });
+    const result = applyToStatus(await conn.sendRequest(SessionStatusRequest, { sessionId }), selectorsOf(ctx));
     ctx.out.document(result);
     for (const w of result.warnings) ctx.out.warn(w);
     ctx.out.text(renderStatusResult(result));

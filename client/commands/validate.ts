@@ -28,8 +28,10 @@ export const command: CommandSpec = {
   help: `Usage: orch validate [--workflow FILE]
 
 Checks workflow.yaml in the repo root (or FILE, which must be inside the repository) with the same
-rules orch start uses. A valid file prints its name, version and phase and item counts, plus any
-warnings (unknown keys, undefined {{settings}}), and exits 0. An invalid one prints every problem
+rules orch start uses, plus the rules verification applies: a command that needs a shell, a
+setting with shell characters used in a command, or a file_exists path outside the repository is
+a problem (such a check could never pass). A valid file prints its name, version and phase and
+item counts, plus any warnings (unknown keys, undefined {{settings}}), and exits 0. An invalid one prints every problem
 on its own line as file:line:col: field: what is allowed, and exits 1.
 
 Options:

@@ -10,6 +10,7 @@ import {
 import { SessionStatusRequest } from '../../protocol/session.js';
 import type { NotificationType } from 'vscode-jsonrpc/node.js';
 import type { CommandContext, CommandSpec } from '../command.js';
+import { applyToStatus, selectorsOf } from '../next-action.js';
 import { renderStatusResult } from '../render-status.js';
 
 const NOTIFICATIONS: NotificationType<object>[] = [
@@ -31,9 +32,10 @@ function describe(method: string, p: Record<string, unknown>): string {
 async function run(ctx: CommandContext): Promise<number> {
   const sessionId = ctx.sessionId();
   const { OrchClient } = await import('../lib.js');
-  const client = await OrchClient.connect({ root: ctx.paths().root, env: ctx.env });
+  // A deliberate stop (orch daemon stop) sticks: watch waits for a daemon someone else starts.
+  const client = await OrchClient.connect({ root: ctx.paths().root, env: ctx.env, restartAfterAnnouncedStop: false });
   const redraw = async (last: string) => {
-    const status = await client.request(SessionStatusRequest, { sessionId });
+    const status = applyToStatus(await client.request(SessionStatusRequest, { sessionId }), selectorsOf(ctx));
     const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n';
     ctx.out.io.stdout(`${clear}${renderStatusResult(status)}\n\n${last}   (Ctrl-C to stop)\n`);
   };
@@ -43,8 +45,13 @@ async function run(ctx: CommandContext): Promise<number> {
       else void redraw(describe(type.method, params as unknown as Record<string, unknown>)).catch(() => undefined);
     });
   }
+  client.on('waiting', ({ reason }) => {
+    if (ctx.out.json) ctx.out.io.stdout(JSON.stringify({ event: 'client/waiting', reason }) + '\n');
+    else ctx.out.io.stdout(`\nThe daemon stopped (${reason}); watch does not restart it and waits until another orch command starts one.   (Ctrl-C to stop)\n`);
+  });
   client.on('reconnected', ({ instanceId, restarted }) => {
     if (ctx.out.json) ctx.out.io.stdout(JSON.stringify({ event: 'client/reconnected', instanceId, restarted }) + '\n');
+    else void redraw('reconnected').catch(() => undefined);
   });
   await client.subscribe(sessionId ? { sessionId } : {});
   if (ctx.out.json) ctx.out.io.stdout(JSON.stringify({ event: 'client/subscribed', sessionId: sessionId ?? null, instanceId: client.instanceId }) + '\n');
@@ -65,7 +72,9 @@ export const command: CommandSpec = {
 Shows the status and redraws it whenever anything changes: every session's events, or one
 session's with --session. Changes made by other terminals, by editors, or by hand in
 .orchestrator/ show up as they happen. With --json, prints one JSON object per line per event,
-naming the session it concerns. Reconnects by itself if the daemon restarts. Ctrl-C stops.
+naming the session it concerns. Reconnects by itself if the daemon restarts. After a deliberate
+stop (orch daemon stop) watch does not start a new daemon: it says so and waits until another
+command starts one; a daemon that was killed without notice is restarted. Ctrl-C stops.
 
 Example:
   orch watch

@@ -39,7 +39,9 @@ export interface CompleteOptions {
 export type CompletePlan =
   | { kind: 'none' }
   | { kind: 'file_exists'; path: string }
-  | { kind: 'command'; command: string; expectExitCode: number; isGate: boolean; timeoutMs: number };
+  | { kind: 'command'; command: string; expectExitCode: number; isGate: boolean; timeoutMs: number }
+  /** A command orch refuses to run (shell operators, unsafe setting): nothing runs, the check fails. */
+  | { kind: 'refused'; command: string; reason: string; isGate: boolean };
 
 /** The result of running a plan: `checkFileExists` or `runCommand` output. */
 export type VerificationOutcome =
@@ -83,8 +85,17 @@ function planFor(item: ItemDef, settings: Record<string, unknown>, skipVerify: b
     return { kind: 'file_exists', path: substitute(v.path, settings) };
   }
   if (!v.command) throw missingSetting(item, 'command');
-  const command = substituteForCommand(v.command, settings);
-  parseCommand(command); // refuse shell syntax now, before anything runs
+  let command: string;
+  try {
+    command = substituteForCommand(v.command, settings);
+    parseCommand(command); // refuse shell syntax now, before anything runs
+  } catch (err) {
+    // A command that can never run is a failed check (recorded), not a refusal that leaves it pending.
+    if (err instanceof OrchError && err.errorName === 'InvalidWorkflow') {
+      return { kind: 'refused', command: v.command, reason: err.message.replace(/\.$/, ''), isGate };
+    }
+    throw err;
+  }
   return { kind: 'command', command, expectExitCode: v.expect_exit_code, isGate, timeoutMs: COMMAND_TIMEOUT_MS };
 }
 
@@ -176,12 +187,29 @@ function applyGate(ctx: Ctx, plan: Extract<CompletePlan, { kind: 'command' }>, r
   itemState.retry_count += 1;
   itemEvent(ctx, 'gate_failed', `Gate failed: ${itemDef.id}`, stored);
   const expected = plan.expectExitCode === 0 ? '' : `, expected ${plan.expectExitCode}`;
-  const detail = cut(run.stderr || run.error || 'Unknown error');
+  const detail = cut(run.error || run.stderr || run.stdout || 'the command printed nothing');
   return new OrchError(
     'VerificationFailed',
     `Gate failed (exit code ${String(stored['exit_code'])}${expected}): ${detail}; fix it, then run \`orch complete ${itemDef.id}\` again.`,
     { itemId: itemDef.id, exitCode: run.exitCode, retryCount: itemState.retry_count },
   );
+}
+
+/** A command orch will not run: a gate counts a failed run, any other item becomes `failed`. */
+function applyRefused(ctx: Ctx, plan: Extract<CompletePlan, { kind: 'refused' }>): OrchError {
+  const { itemState, itemDef } = ctx.loc;
+  const result = { type: 'command', timestamp: utcOffset(ctx.now), command: plan.command, refused: true, error: plan.reason };
+  if (!plan.isGate) {
+    itemState.verification_result = result;
+    return verificationFailed(ctx, plan.reason, result);
+  }
+  itemState.retry_count += 1;
+  itemState.gate_result = { ...result, success: false };
+  itemEvent(ctx, 'gate_failed', `Gate failed: ${itemDef.id}`, result);
+  return new OrchError('VerificationFailed', `Gate failed: ${plan.reason}; fix the workflow file, then run \`orch complete ${itemDef.id}\` again.`, {
+    itemId: itemDef.id,
+    retryCount: itemState.retry_count,
+  });
 }
 
 function applyOutcome(ctx: Ctx, plan: CompletePlan, outcome: VerificationOutcome): OrchError | undefined {
@@ -208,10 +236,10 @@ export function completeItem(
   const pre = precheck(state, def, itemId, opts);
   if (pre === null) return { state: copyState(state), events: [], message: 'Item already completed' };
   const plan = planFor(pre.itemDef, def.settings, opts.skipVerify === true);
-  const checked = plan.kind === 'none' ? undefined : assertOutcomeMatches(itemId, plan, outcome);
+  const checked = plan.kind === 'none' || plan.kind === 'refused' ? undefined : assertOutcomeMatches(itemId, plan, outcome);
   const next = beginChange(state, now);
   const ctx: Ctx = { state: next, loc: locateItem(next, def, itemId), events: [], now };
-  const error = checked === undefined ? undefined : applyOutcome(ctx, plan, checked);
+  const error = plan.kind === 'refused' ? applyRefused(ctx, plan) : checked === undefined ? undefined : applyOutcome(ctx, plan, checked);
   if (error !== undefined) return { state: next, events: ctx.events, message: error.message, error };
   const { itemState, itemDef } = ctx.loc;
   itemState.status = 'completed';

@@ -1,7 +1,7 @@
 /**
  * The read-only views of a workflow: the full status (protocol `WorkflowStatusView`) and the
  * one-line summary `orch sessions` shows. `nextAction` is read by agents, so its wording is a
- * contract: one command, always in the same form.
+ * contract: one command, always in the same form (or `none: <why>; <fix>` when nothing can run).
  */
 import type { ChecklistItem, ProgressCount, StateSource, WorkflowStatusView } from '../../protocol/session.js';
 import { AWAITING_APPROVAL, canAdvance } from './ops-phase.js';
@@ -58,9 +58,35 @@ function itemAction(item: ItemDef): string {
   return `orch complete ${item.id} --notes "<what you did>"`;
 }
 
+/** The file to fix by hand when a session's state is damaged, relative to the repo root. */
+function stateFileOf(sessionId: string | null): string {
+  return sessionId === null ? '.workflow_state.json' : `.orchestrator/sessions/${sessionId}/state.json`;
+}
+
+/**
+ * For a session that can never continue (its current phase is not in the workflow, or has no
+ * state): `none: <why>; <the fix>`. Not a command, so an agent following NEXT_ACTION stops and
+ * reports instead of looping on `orch status`.
+ */
+function stuckAction(state: WorkflowState, def: WorkflowDef, sessionId: string | null): string | null {
+  const inDef = def.phases.some((p) => p.id === state.current_phase_id);
+  const inState = state.phases[state.current_phase_id] !== undefined;
+  if (inDef && inState) return null;
+  const phases = def.phases.map((p) => p.id).join(', ');
+  const why = inDef
+    ? `its current phase ${JSON.stringify(state.current_phase_id)} has no entry under phases in the state`
+    : `its current phase ${JSON.stringify(state.current_phase_id)} is not a phase of the workflow (${phases})`;
+  return (
+    `none: the session cannot continue: ${why}; a person must set current_phase_id in ${stateFileOf(sessionId)} ` +
+    `to one of ${phases}, or start a new session with orch start "<task>"`
+  );
+}
+
 /** The single next command an agent should run. */
-export function nextActionFor(state: WorkflowState, def: WorkflowDef, blockers: string[], ok: boolean): string {
+export function nextActionFor(state: WorkflowState, def: WorkflowDef, blockers: string[], ok: boolean, sessionId: string | null = null): string {
   if (state.status === 'completed' || state.status === 'abandoned') return 'orch start "<task>"';
+  const stuck = stuckAction(state, def, sessionId);
+  if (stuck !== null) return stuck;
   const phaseState = state.phases[state.current_phase_id];
   if (ok) return isLastPhase(def, state.current_phase_id) || phaseState?.status === 'completed' ? 'orch finish' : 'orch advance';
   if (blockers.length === 1 && blockers[0] === AWAITING_APPROVAL) return 'orch approve';
@@ -100,7 +126,7 @@ export function buildStatusView(state: WorkflowState, def: WorkflowDef, ctx: Sta
     constraints: [...state.constraints],
     blockers: check.blockers,
     canAdvance: check.ok,
-    nextAction: nextActionFor(state, def, check.blockers, check.ok),
+    nextAction: nextActionFor(state, def, check.blockers, check.ok, ctx.sessionId),
     source: ctx.source,
     warnings: [...ctx.warnings],
     createdAt: state.created_at,

@@ -6,7 +6,7 @@
  * fails instead of overwriting, and a crash never leaves half a checkpoint.
  */
 import { createHash, randomInt } from 'node:crypto';
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isInside } from '../../protocol/node/paths.js';
 import type { CheckpointCreateParams, CheckpointCreateResult, CheckpointListParams, CheckpointListResult } from '../../protocol/workflow.js';
@@ -57,13 +57,23 @@ async function realLocation(abs: string): Promise<string> {
 }
 
 /**
- * A caller's `--file` as a repo-relative path. It need not exist, but it must stay inside the
- * repository, also after following links (a link inside pointing outside is refused).
+ * A caller's `--file` as a repo-relative path. It must exist and stay inside the repository, also
+ * after following links (a link inside pointing outside is refused); a NUL in the name is refused.
  */
 async function manifestPath(root: string, file: string): Promise<string> {
+  if (typeof file !== 'string' || file === '' || file.includes('\0')) {
+    throw new OrchError('InvalidArgument', 'A checkpoint file name is empty or contains a NUL character; name an existing file inside the repository.', {
+      file: String(file).replace(/\0/g, '\\0').slice(0, 100),
+    });
+  }
   const abs = isAbsolute(file) ? resolve(file) : resolve(root, file);
   if (!isInside(root, abs) || !isInside(root, await realLocation(abs))) {
     throw new OrchError('PathOutsideRepo', `The file ${file} is outside the repository ${root}; a checkpoint records only files inside it.`, { file });
+  }
+  if (!(await stat(abs).then(() => true, () => false))) {
+    throw new OrchError('InvalidArgument', `The file ${file} does not exist; a checkpoint records only files that exist (check the path, relative to the current folder).`, {
+      file,
+    });
   }
   return relative(root, abs).split(sep).join('/') || '.';
 }

@@ -9,6 +9,7 @@ import type { DaemonContext } from '../context.js';
 import type { OpResult } from '../engine/ops-common.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from '../engine/types.js';
 import { buildStatusView } from '../engine/status-view.js';
+import { repoCopiedWarning } from '../store/repo-meta.js';
 import type { LoadedState } from '../store/state-file.js';
 import type { Op, Queued } from './commit-queues.js';
 import { requireState } from './session-records.js';
@@ -42,6 +43,17 @@ export async function commit(ctx: DaemonContext, id: string, def: WorkflowDef, s
  * throws is answered with its error and does not hold up the others.
  */
 export async function mutateSession(ctx: DaemonContext, id: string, op: Op): Promise<OperationResult> {
+  const result = await queueChange(ctx, id, op);
+  // A copied or moved folder is worth saying on every change, not only on start.
+  const copied = await repoCopiedWarning(ctx);
+  if (copied !== null) {
+    result.warnings = [copied, ...result.warnings];
+    result.status.warnings = [copied, ...result.status.warnings];
+  }
+  return result;
+}
+
+function queueChange(ctx: DaemonContext, id: string, op: Op): Promise<OperationResult> {
   const queues = ctx.commits.waiting;
   return new Promise<OperationResult>((resolve, reject) => {
     const queued = queues.get(id);

@@ -9,6 +9,7 @@ import type { FeedbackEntry, FeedbackKind } from '../../protocol/feedback.js';
 import { FEEDBACK_FILE_NAMES, FEEDBACK_KINDS } from '../../protocol/feedback.js';
 import type { SessionStatusResult, StateSource } from '../../protocol/session.js';
 import type { CheckpointSummary, LogEventView } from '../../protocol/workflow.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonContext } from '../context.js';
 import { REPO_LOCK } from '../runtime/keyed-mutex.js';
@@ -17,6 +18,8 @@ import { OrchError } from '../errors.js';
 import { feedbackEntries } from '../legacy/legacy-records.js';
 import { readCheckpoints, summaryOf } from '../store/checkpoint-files.js';
 import { tailEvents } from '../store/log-tail.js';
+import { quarantinedCopy } from '../store/quarantine.js';
+import { repoCopiedWarning } from '../store/repo-meta.js';
 import type { LoadedState } from '../store/state-file.js';
 import { writeCurrent } from './current.js';
 
@@ -49,7 +52,7 @@ export async function resolveSession(ctx: DaemonContext, explicit: string | unde
     return explicit;
   }
   const current = await ctx.store.readCurrent();
-  if (current === null) return ctx.legacy.adoptedSessionId();
+  if (current === null) return (await ctx.legacy.adoptedSessionId()) ?? (await refuseLostCurrent(ctx));
   if (!(await ctx.store.exists(current))) {
     throw new OrchError(
       'SessionNotFound',
@@ -58,6 +61,27 @@ export async function resolveSession(ctx: DaemonContext, explicit: string | unde
     );
   }
   return current;
+}
+
+/**
+ * `current` is missing or holds no session id while sessions exist: that is not "no workflow has
+ * been started". Fails naming the problem and the newest session to switch to; returns null when
+ * there are no sessions at all.
+ */
+async function refuseLostCurrent(ctx: DaemonContext): Promise<null> {
+  const ids = await ctx.store.listIds();
+  if (ids.length === 0) return null;
+  const created = await Promise.all(ids.map(async (id) => ({ id, at: (await ctx.store.readMeta(id).catch(() => null))?.created_at ?? '' })));
+  created.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id.localeCompare(b.id)));
+  const newest = created[0]!.id;
+  const what = existsSync(ctx.paths.current) ? 'holds no valid session id' : 'is missing';
+  const listed = ids.length <= 5 ? ` (${created.map((c) => c.id).join(', ')})` : '';
+  throw new OrchError(
+    'SessionNotFound',
+    `.orchestrator/current ${what}, so orch does not know which of the ${ids.length} session(s)${listed} to use; ` +
+      `pick one with orch sessions switch ${newest} (the newest; orch sessions lists them all), or pass --session <id>.`,
+    { sessions: created.map((c) => c.id).slice(0, 20), newest },
+  );
 }
 
 /**
@@ -81,6 +105,14 @@ export async function requireSession(ctx: DaemonContext, explicit: string | unde
 export async function requireState(ctx: DaemonContext, id: string): Promise<LoadedState> {
   const loaded = await ctx.states.load(id);
   if (!loaded) {
+    const movedTo = await quarantinedCopy(ctx.store.pathsFor(id).state);
+    if (movedTo !== null) {
+      throw new OrchError(
+        'StateCorrupt',
+        `Session ${id} has no workflow state: its state.json was corrupt and was moved aside to ${movedTo}; restore it from there, or start a new session with orch start "<task>".`,
+        { sessionId: id, movedTo },
+      );
+    }
     throw new OrchError('NoActiveWorkflow', `Session ${id} has no workflow state (state.json is missing); start a workflow with orch start "<task>".`, {
       sessionId: id,
     });
@@ -119,9 +151,16 @@ class StoredSession implements SessionRecords {
   async status(): Promise<SessionStatusResult> {
     const { ctx, sessionId: id } = this;
     const legacyWarning = await ctx.legacy.ignoredWarning(id);
-    const warnings = legacyWarning ? [legacyWarning] : [];
+    const copied = await repoCopiedWarning(ctx);
+    const warnings = [...(copied ? [copied] : []), ...(legacyWarning ? [legacyWarning] : [])];
     const loaded = await ctx.states.load(id);
-    if (loaded === null) return { active: false, reason: `Session ${id} has no workflow state yet (state.json is missing).`, warnings };
+    if (loaded === null) {
+      const movedTo = await quarantinedCopy(ctx.store.pathsFor(id).state);
+      if (movedTo !== null) {
+        return { active: false, reason: `Session ${id} has no workflow state: its state.json was corrupt and was moved aside to ${movedTo}; restore it from there, or start a new session with orch start.`, warnings };
+      }
+      return { active: false, reason: `Session ${id} has no workflow state yet (state.json is missing).`, warnings };
+    }
     return buildStatusView(loaded.state, loaded.def, { sessionId: id, source: 'session', warnings: [...loaded.warnings, ...warnings] });
   }
 

@@ -19,14 +19,13 @@ import type {
   SessionSwitchResult,
 } from '../../protocol/session.js';
 import type { DaemonContext } from '../context.js';
-import { REPO_LOCK } from '../runtime/keyed-mutex.js';
 import { createInitialState, initialEvents } from '../engine/state-factory.js';
-import { buildStatusView } from '../engine/status-view.js';
 import { loadDefaultWorkflow, loadWorkflowFile, workflowFileChecksum } from '../engine/workflow-loader.js';
 import type { WorkflowDef } from '../engine/types.js';
 import { OrchError } from '../errors.js';
-import { newWorkflowId } from '../store/ids.js';
 import { LEGACY_ENTRY_ID } from '../legacy/legacy-source.js';
+import { REPO_LOCK } from '../runtime/keyed-mutex.js';
+import { newWorkflowId } from '../store/ids.js';
 import { ensureRepoMeta } from '../store/repo-meta.js';
 import { writeCurrent } from './current.js';
 import { openForRead } from './session-records.js';
@@ -76,6 +75,9 @@ function checkStartParams(p: SessionStartParams): void {
   }
   if (p.task.length > MAX_TASK) throw new OrchError('InvalidArgument', `The task is ${p.task.length} characters; the limit is ${MAX_TASK}.`);
   for (const c of p.constraints ?? []) {
+    if (typeof c !== 'string' || c.trim() === '') {
+      throw new OrchError('InvalidArgument', 'A constraint is empty; give each -c a rule for the work, e.g. -c "No new runtime dependencies".');
+    }
     if (c.length > MAX_CONSTRAINT) {
       throw new OrchError('InvalidArgument', `A constraint is ${c.length} characters; each may have at most ${MAX_CONSTRAINT}.`);
     }

@@ -5,6 +5,7 @@
  * `.bak`), only on the user's explicit request.
  */
 import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { isInside } from '../../protocol/node/paths.js';
 import type { WorkflowInitParams, WorkflowInitResult, WorkflowValidateParams, WorkflowValidateResult } from '../../protocol/workflow.js';
@@ -13,6 +14,7 @@ import { REPO_LOCK } from '../runtime/keyed-mutex.js';
 import { writeDurable } from '../store/durable-write.js';
 import { DEFAULT_WORKFLOW_YAML } from '../engine/default-workflow.js';
 import { loadWorkflowFile } from '../engine/workflow-loader.js';
+import { unrunnableChecks } from '../engine/runnable.js';
 import { OrchError } from '../errors.js';
 import { ensureRepoMeta, readRepoMeta } from '../store/repo-meta.js';
 import { resolveWorkflowFile } from './sessions.js';
@@ -33,6 +35,14 @@ export async function validateWorkflow(ctx: DaemonContext, p: WorkflowValidatePa
     }
   }
   const { def, warnings } = await loadWorkflowFile(file);
+  const problems = unrunnableChecks(def, ctx.paths.root, relative(ctx.paths.root, file) || file);
+  if (problems.length > 0) {
+    const count = `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
+    throw new OrchError('InvalidWorkflow', `${relative(ctx.paths.root, file) || file} is not a valid workflow (${count}):${problems.map((e) => `\n  - ${e}`).join('')}`, {
+      file,
+      errors: problems,
+    });
+  }
   return {
     valid: true,
     file,
@@ -73,13 +83,29 @@ async function readReplaceable(ctx: DaemonContext, path: string): Promise<Buffer
 }
 
 /**
+ * The first of `workflow.yaml.bak`, `workflow.yaml.bak.1`, `.bak.2`, … that does not exist (not
+ * even as a dangling link): a backup is never overwritten, so `init --force` twice keeps both files.
+ */
+async function freeBackupName(file: string): Promise<string> {
+  for (let n = 0; n < 10_000; n++) {
+    const candidate = n === 0 ? `${file}.bak` : `${file}.bak.${n}`;
+    try {
+      await lstat(candidate);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return candidate;
+      throw err;
+    }
+  }
+  throw new OrchError('InvalidTransition', `${file}.bak through ${file}.bak.9999 all exist; remove old backups, then run orch init --force again.`, { file });
+}
+
+/**
  * Writes the bundled default workflow to `<repo>/workflow.yaml`. An existing file is replaced only
- * with `force`, after it has been kept as `workflow.yaml.bak`; without `force` nothing changes.
+ * with `force`, after it has been kept as `workflow.yaml.bak` (or the next free `.bak.N`); without `force` nothing changes.
  */
 export async function initWorkflow(ctx: DaemonContext, p: WorkflowInitParams): Promise<WorkflowInitResult> {
   return ctx.locks.runExclusive(REPO_LOCK, async () => {
     const file = ctx.paths.workflowYaml;
-    const backupFile = `${file}.bak`;
     const existing = await readReplaceable(ctx, file);
     if (existing !== null && !p.force) {
       throw new OrchError(
@@ -90,7 +116,7 @@ export async function initWorkflow(ctx: DaemonContext, p: WorkflowInitParams): P
     }
     let backup: string | null = null;
     if (existing !== null) {
-      await readReplaceable(ctx, backupFile);
+      const backupFile = await freeBackupName(file);
       // The backup is durable before the original is replaced, so one of the two always holds it.
       await writeDurable(backupFile, existing);
       backup = backupFile;

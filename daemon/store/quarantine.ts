@@ -3,8 +3,8 @@
  * overwritten (reference §4: the statewave reports). The new name carries a timestamp, and the move
  * uses link + unlink, so an earlier quarantined copy with the same name can never be replaced.
  */
-import { link, readFile, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { link, readdir, readFile, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fsyncDir } from './durable-write.js';
 import { parseLossless } from '../engine/pyjson.js';
 import { OrchError } from '../errors.js';
@@ -68,4 +68,16 @@ export async function parseOrQuarantine<T>(path: string, text: string, parse: ()
       { ...(err.details ?? {}), movedTo },
     );
   }
+}
+
+/**
+ * The newest copy of `path` that orch moved aside (`<path>.corrupt-<timestamp>`), or null. Lets every
+ * later command keep naming where a corrupt file went, not only the one that moved it.
+ */
+export async function quarantinedCopy(path: string): Promise<string | null> {
+  const prefix = `${basename(path)}.corrupt-`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  const copies = names.filter((n) => n.startsWith(prefix)).sort();
+  const newest = copies[copies.length - 1];
+  return newest === undefined ? null : join(dirname(path), newest);
 }

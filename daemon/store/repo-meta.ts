@@ -56,6 +56,14 @@ export function copiedRepoWarning(meta: RepoMeta | null, root: string): string |
 }
 
 /**
+ * The copied-or-moved warning for this repository, or null; read fresh each time (meta.json is a
+ * few hundred bytes), so status, every change and the daemon log say it, not only `orch start`.
+ */
+export async function repoCopiedWarning(ctx: { paths: RepoPaths }): Promise<string | null> {
+  return copiedRepoWarning(await readRepoMeta(ctx.paths), ctx.paths.root);
+}
+
+/**
  * Writes the mode's `.gitignore` when there is none, or when the mode just changed. An existing
  * file is otherwise left alone: the user may have edited it on purpose.
  */

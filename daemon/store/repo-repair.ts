@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { RepoPaths } from '../../protocol/node/paths.js';
 import type { Logger } from '../runtime/logger.js';
 import { readRegistration } from '../runtime/registration.js';
-import { ensureGitignoreAtStart } from './repo-meta.js';
+import { ensureGitignoreAtStart, repoCopiedWarning } from './repo-meta.js';
 import type { SessionStore } from './session-store.js';
 import { cleanRepoTempFiles, cleanStrayTempFiles, sweepSessionTempFiles, type TempSweep } from './temp-files.js';
 
@@ -30,6 +30,8 @@ export async function previousExit(paths: RepoPaths): Promise<string | null> {
  */
 export async function prepareRepoAtStart(paths: RepoPaths, store: SessionStore, log: Logger, sessions: 'now' | 'later' = 'now'): Promise<void> {
   await ensureGitignoreAtStart(paths);
+  const copied = await repoCopiedWarning({ paths });
+  if (copied !== null) log.warn({ root: paths.root }, copied);
   const removed = sessions === 'now' ? await cleanStrayTempFiles(paths, await store.listIds()) : await cleanRepoTempFiles(paths);
   if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
 }

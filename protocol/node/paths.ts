@@ -75,17 +75,26 @@ export interface RepoPaths {
  * or `workflow.yaml`; otherwise `cwd`. The result is realpath'd so two spellings meet one daemon.
  */
 export function findRepoRoot(cwd: string, explicitRoot?: string): string {
+  return locateRepoRoot(cwd, explicitRoot).root;
+}
+
+/**
+ * {@link findRepoRoot}, also telling whether a repository was actually found: `found` is false when
+ * no root was given and no folder from `cwd` up holds `.git` or `workflow.yaml` (then `root` is
+ * `cwd`). The CLI refuses to use such a folder unless `--root` names it (see cli.ts).
+ */
+export function locateRepoRoot(cwd: string, explicitRoot?: string): { root: string; found: boolean; explicit: boolean } {
   if (explicitRoot !== undefined && explicitRoot !== '') {
     const abs = resolve(cwd, explicitRoot);
     if (!isDirectory(abs)) throw new Error(`The repository root ${abs} is not a directory.`);
-    return realpathSync(abs);
+    return { root: realpathSync(abs), found: true, explicit: true };
   }
   const start = realpathSync(resolve(cwd));
   let dir = start;
   for (;;) {
-    if (existsSync(join(dir, '.git')) || existsSync(join(dir, 'workflow.yaml'))) return dir;
+    if (existsSync(join(dir, '.git')) || existsSync(join(dir, 'workflow.yaml'))) return { root: dir, found: true, explicit: false };
     const parent = resolve(dir, '..');
-    if (parent === dir) return start;
+    if (parent === dir) return { root: start, found: false, explicit: false };
     dir = parent;
   }
 }

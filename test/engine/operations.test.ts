@@ -124,9 +124,16 @@ describe('completeItem', () => {
     expect(good.events.map((e) => e.event_type)).toEqual(['verification_passed', 'item_completed']);
   });
 
-  test('template values with shell metacharacters and shell operators are refused before running', () => {
-    expect(refusal(() => planComplete(fresh(), def, 'unsafe')).errorName).toBe('InvalidWorkflow');
-    expect(refusal(() => planComplete(fresh(), def, 'piped')).errorName).toBe('InvalidWorkflow');
+  test('template values with shell metacharacters and shell operators are never run, and the item is recorded as failed', () => {
+    for (const id of ['unsafe', 'piped']) {
+      const plan = planComplete(fresh(), def, id);
+      expect(plan).toMatchObject({ kind: 'refused', isGate: false });
+      const r = completeItem(fresh(), def, id, {}, undefined, NOW);
+      expect(r.error?.errorName).toBe('VerificationFailed');
+      expect(r.error?.message).toMatch(/needs a shell|Unsafe characters/);
+      expect(r.state.phases['PLAN']!.items[id]!.status).toBe('failed');
+      expect(r.events.map((e) => e.event_type)).toEqual(['verification_failed']);
+    }
   });
 
   test('completing with a missing or mismatched outcome is refused', () => {
