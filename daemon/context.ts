@@ -26,6 +26,8 @@ export interface DaemonContext {
   readonly socketPath: string;
   /** Open connections right now. */
   connections(): number;
+  /** Bytes held for clients right now (incomplete frames, unread replies); absent without a socket server. */
+  bufferedBytes?(): number;
   /** Why the previous daemon ended, if it left a note. */
   readonly lastExitReason: string | null;
   /** Starts an orderly shutdown (after the current reply is sent). */

@@ -87,12 +87,13 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
     config, paths, log, store, index, events: new DaemonEvents(), locks, instanceId, startedAt, socketPath, lastExitReason,
     live: null,
     connections: () => sockets.connections.size,
+    bufferedBytes: () => sockets.bufferedBytes(),
     requestShutdown: (reason) => void setImmediate(() => void shutdown(reason)),
   };
   // Live updates need the finished context (they listen to its events), hence the late assignment.
   const live = new LiveService(ctx, config.subscriberMaxPending);
   ctx.live = live;
-  const sockets = createSocketServer(log, config.maxMessageBytes, {
+  const sockets = createSocketServer(log, config, {
     register(conn: MessageConnection, connLog: Logger) {
       registerAllHandlers(conn, ctx, connLog, idle.track);
     },

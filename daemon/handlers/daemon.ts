@@ -40,6 +40,11 @@ export function registerDaemonHandlers(conn: MessageConnection, ctx: DaemonConte
     startReason: ctx.config.startReason,
     instanceId: ctx.instanceId,
     idleTimeoutMs: ctx.config.idleTimeoutMs,
+    memory: {
+      rssBytes: process.memoryUsage.rss(),
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      clientBufferedBytes: ctx.bufferedBytes?.() ?? 0,
+    },
   }), track);
 
   handle(conn, log, DaemonShutdownRequest, async (p) => {

@@ -3,6 +3,7 @@
  * not) over the daemon's real socket and parses what comes back, byte-counted as the protocol is.
  */
 import { connect, type Socket } from 'node:net';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { waitFor } from './wait-for.js';
 
 /** `Content-Length` framing of `body` (counted in bytes). */
@@ -60,8 +61,14 @@ export class RawPeer {
     return waitFor(() => this.messages.find((m) => m.id === id), `the reply to request ${id}`, timeoutMs);
   }
 
+  /** Says daemon/hello (as request `id`), which the daemon requires before anything else. */
+  async hello(id: number | string = 'hello'): Promise<void> {
+    const reply = await this.call(id, 'daemon/hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: 'wire test' });
+    if (!reply.result) throw new Error(`daemon/hello was refused: ${JSON.stringify(reply)}`);
+  }
+
   /** Sends a request and waits for its reply. */
-  async call(id: number, method: string, params?: unknown): Promise<any> {
+  async call(id: number | string, method: string, params?: unknown): Promise<any> {
     await this.write(request(id, method, params));
     return this.reply(id);
   }

@@ -6,6 +6,7 @@ import { DAEMON_ENV, gateWorkflow } from '../helpers/lifecycle.js';
 import { runOrch, runOrchJson } from '../helpers/run-orch.js';
 import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 import { isAlive, waitFor } from '../helpers/wait-for.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { frame, RawPeer, request } from '../helpers/wire.js';
 
 // One daemon for the whole file: the point is that it survives everything below, serving a
@@ -74,6 +75,7 @@ describe('bad input on the wire', () => {
 
   test('unknown methods and wrong parameter types get JSON-RPC errors and the connection keeps working', async () => {
     const peer = await RawPeer.connect(socketPath);
+    await peer.hello();
     expect((await peer.call(1, 'no/such/method', {})).error.code).toBe(-32601);
     const wrong: [string, unknown][] = [
       ['session/status', 5],
@@ -97,6 +99,7 @@ describe('bad input on the wire', () => {
 
   test('a request split at every byte, through a multibyte character, is read correctly', async () => {
     const peer = await RawPeer.connect(socketPath);
+    await peer.hello();
     const bytes = request(1, 'session/show', { sessionId: 'abcdef12', note: 'Ünïcödé ✓ 🚀' });
     for (const b of bytes) await peer.write(Buffer.from([b]));
     const reply = await peer.reply(1);
@@ -106,6 +109,7 @@ describe('bad input on the wire', () => {
 
   test('several messages in one chunk all get answers', async () => {
     const peer = await RawPeer.connect(socketPath);
+    await peer.hello();
     await peer.write(Buffer.concat([1, 2, 3, 4, 5].map((id) => request(id, 'session/status', {}))));
     for (const id of [1, 2, 3, 4, 5]) expect((await peer.reply(id)).result.task).toBe('Wire target');
     peer.destroy();
@@ -115,11 +119,14 @@ describe('bad input on the wire', () => {
     // A request whose peer is gone before it is even read may not run at all; one that is running
     // (the gate) must finish and be saved whole.
     const worker = await RawPeer.connect(socketPath);
+    await worker.hello();
     await worker.write(request(1, 'item/complete', { itemId: 'gate' }));
     await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate to start', 10_000);
     worker.destroy();
     const peers = await Promise.all(Array.from({ length: 20 }, () => RawPeer.connect(socketPath)));
-    await Promise.all(peers.map((p) => p.write(request(1, 'session/list', {}))));
+    // Each says hello and asks at once, in one write (the daemon takes requests pipelined after hello).
+    const hello = request(0, 'daemon/hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: 'vanishing' });
+    await Promise.all(peers.map((p) => p.write(Buffer.concat([hello, request(1, 'session/list', {})]))));
     for (const p of peers) p.destroy();
     await bystanderStillServed();
     const status = await waitFor(async () => {

@@ -14,6 +14,8 @@ import {
   SubscribeRequest,
   WorkflowFileChangedNotification,
   DaemonStatusRequest,
+  DaemonHelloRequest,
+  PROTOCOL_VERSION,
   type SessionChangedEvent,
 } from '../../client/lib.js';
 import type { TempRepo } from '../helpers/temp-repo.js';
@@ -114,6 +116,7 @@ describe('live updates', () => {
     slow.onNotification(ResyncNotification, () => (resync = true));
     slow.listen();
     try {
+      await slow.sendRequest(DaemonHelloRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: 'slow subscriber' });
       await slow.sendRequest(SubscribeRequest, {});
       // Stop reading: the daemon's writes back up in the kernel's socket buffer.
       socket.pause();
