@@ -54,7 +54,7 @@ const DEFAULTS = {
   cliLockTimeoutMs: 30_000,
   subscriberMaxPending: 256,
   maxConnections: 1024,
-  maxBufferedBytes: 64 * 1024 * 1024,
+  maxBufferedBytes: 32 * 1024 * 1024,
   frameTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
   maxUnreadReplyBytes: 1024 * 1024,

@@ -58,7 +58,7 @@ const LAST_WORDS_MS = 1000;
  * writes back up in the kernel) and requests already read wait their turn, so a peer that pipelines
  * thousands of requests gets them answered in order without the daemon holding thousands at once.
  */
-const MAX_IN_FLIGHT = 32;
+const MAX_IN_FLIGHT = 4;
 /** Methods a client whose hello was refused (another protocol version) may still call. */
 const AFTER_MISMATCH = new Set(['daemon/hello', 'daemon/status', 'daemon/shutdown']);
 
