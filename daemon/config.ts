@@ -54,10 +54,10 @@ const DEFAULTS = {
   cliLockTimeoutMs: 30_000,
   subscriberMaxPending: 256,
   maxConnections: 1024,
-  maxBufferedBytes: 32 * 1024 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
   frameTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
-  maxUnreadReplyBytes: 1024 * 1024,
+  maxUnreadReplyBytes: 256 * 1024,
 };
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -54,11 +54,22 @@ const SMALL_BYTES = 64 * 1024;
 /** A connection being closed with a last message gets this long to take it. */
 const LAST_WORDS_MS = 1000;
 /**
- * Requests of one connection being handled at once. Past it the socket is paused (the peer's
- * writes back up in the kernel) and requests already read wait their turn, so a peer that pipelines
- * thousands of requests gets them answered in order without the daemon holding thousands at once.
+ * Requests are run in turns: at most MAX_RUNNING at once over all connections, at most
+ * MAX_IN_FLIGHT of one connection, connections taking turns in order. A peer that pipelines
+ * thousands of requests gets them answered in order, and a client that asks one question waits
+ * behind at most one request of each other connection, not behind all of theirs. A connection with
+ * more than PAUSE_AT requests waiting is not read from (its writes back up in the kernel).
  */
 const MAX_IN_FLIGHT = 4;
+const MAX_RUNNING = 16;
+const PAUSE_AT = 8;
+
+interface Turns {
+  socket: Socket;
+  waiting: (() => void)[];
+  inFlight: number;
+  queued: boolean;
+}
 /** Methods a client whose hello was refused (another protocol version) may still call. */
 const AFTER_MISMATCH = new Set(['daemon/hello', 'daemon/status', 'daemon/shutdown']);
 
@@ -117,6 +128,37 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
   };
 
   const closing = new WeakSet<Socket>();
+  /** Responses that answer no scheduled request (HelloRequired refusals). */
+  const unscheduled = new WeakSet<Message>();
+  let running = 0;
+  const ready: Turns[] = [];
+  let scheduled = false;
+
+  function enqueue(t: Turns): void {
+    if (t.queued || t.waiting.length === 0 || t.inFlight >= MAX_IN_FLIGHT) return;
+    t.queued = true;
+    ready.push(t);
+  }
+
+  function schedule(): void {
+    scheduled = false;
+    while (running < MAX_RUNNING && ready.length > 0) {
+      const t = ready.shift()!;
+      t.queued = false;
+      if (t.socket.destroyed || t.waiting.length === 0 || t.inFlight >= MAX_IN_FLIGHT) continue;
+      t.inFlight += 1;
+      running += 1;
+      t.waiting.shift()!();
+      enqueue(t);
+      if (t.waiting.length < PAUSE_AT && t.socket.isPaused() && !closing.has(t.socket)) t.socket.resume();
+    }
+  }
+
+  function scheduleSoon(): void {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(schedule);
+  }
 
   /** Stops reading, sends `last` (if any), and destroys the socket once it is written (or soon). */
   function closeWith(socket: Socket, last?: Buffer): void {
@@ -155,16 +197,7 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
     held.set(socket, 0);
     socket.on('error', (err) => connLog.debug({ err }, 'socket error'));
     let hello: 'none' | 'mismatch' | 'done' = 'none';
-    /** Requests admitted and not yet answered; requests read past MAX_IN_FLIGHT wait in `waiting`. */
-    let inFlight = 0;
-    const waiting: (() => void)[] = [];
-    const admitNext = () => {
-      while (inFlight < MAX_IN_FLIGHT && waiting.length > 0) {
-        inFlight += 1;
-        waiting.shift()!();
-      }
-      if (waiting.length === 0 && socket.isPaused() && !closing.has(socket) && !socket.destroyed) socket.resume();
-    };
+    const turns: Turns = { socket, waiting: [], inFlight: 0, queued: false };
     let frameTimer: NodeJS.Timeout | undefined;
     const stopFrameTimer = () => {
       clearTimeout(frameTimer);
@@ -180,15 +213,21 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
       );
     }, limits.helloTimeoutMs);
     socket.on('close', () => {
+      running -= turns.inFlight;
+      turns.inFlight = 0;
+      turns.waiting.length = 0;
+      scheduleSoon();
       clearTimeout(helloTimer);
       stopFrameTimer();
       release(socket);
     });
 
     const writer = new SocketWriter(socket, (msg) => {
-      if (Message.isResponse(msg)) {
-        inFlight -= 1;
-        if (waiting.length > 0 || socket.isPaused()) setImmediate(admitNext);
+      if (Message.isResponse(msg) && !unscheduled.has(msg) && turns.inFlight > 0) {
+        turns.inFlight -= 1;
+        running -= 1;
+        enqueue(turns);
+        scheduleSoon();
       }
       // Checked before each message: what the peer left unread so far, on its own and in total.
       const unread = socket.writableLength;
@@ -233,12 +272,10 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
         if (!Message.isRequest(message)) return hello === 'done' || Message.isResponse(message);
         // Every request gets exactly one response (written through `writer`, which counts it down).
         const pass = (): boolean => {
-          if (inFlight < MAX_IN_FLIGHT && waiting.length === 0) {
-            inFlight += 1;
-            return true;
-          }
-          waiting.push(deliver);
-          socket.pause();
+          turns.waiting.push(deliver);
+          if (turns.waiting.length >= PAUSE_AT) socket.pause();
+          enqueue(turns);
+          schedule();
           return false;
         };
         if (hello === 'done') return pass();
@@ -250,11 +287,11 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
           return pass();
         }
         if (hello === 'mismatch' && AFTER_MISMATCH.has(message.method)) return pass();
-        inFlight += 1;
         const method = message.method.slice(0, 100);
         const refusal = errorMessage(message.id, 'HelloRequired', `Send daemon/hello first: this daemon answers ${method} only after the handshake.`, {
           method,
         });
+        unscheduled.add(refusal);
         void writer.write(refusal).catch(() => undefined);
         return false;
       },
