@@ -61,7 +61,7 @@ const LAST_WORDS_MS = 1000;
  * more than PAUSE_AT requests waiting is not read from (its writes back up in the kernel).
  */
 const MAX_IN_FLIGHT = 4;
-const MAX_RUNNING = 16;
+const MAX_RUNNING = 64;
 const PAUSE_AT = 8;
 
 interface Turns {
