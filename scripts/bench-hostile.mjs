@@ -66,6 +66,8 @@ function hostileOnce(socketPath, kind, protocolVersion, stats) {
     });
     socket.once('connect', () => {
       socket.connected = true;
+      // Read (and drop) what the daemon says, so its closing is seen; the deaf kind pauses below.
+      socket.resume();
       stats.opened[kind] += 1;
       if (kind === 'header') {
         const header = 'Content-Length: 1' + '0'.repeat(4000);
