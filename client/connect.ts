@@ -75,7 +75,12 @@ async function handshake(conn: MessageConnection): Promise<DaemonHelloResult> {
   return hello;
 }
 
-async function finish(conn: MessageConnection, socketPath: string, close: () => void): Promise<DaemonConnection> {
+async function finish(
+  conn: MessageConnection,
+  socketPath: string,
+  close: () => void,
+  refusal: () => ResponseError<unknown> | null = () => null,
+): Promise<DaemonConnection> {
   conn.onClose(() => conn.dispose());
   conn.onError(() => undefined);
   conn.listen();
@@ -83,8 +88,33 @@ async function finish(conn: MessageConnection, socketPath: string, close: () => 
     return { conn, hello: await handshake(conn), socketPath, close };
   } catch (err) {
     close();
-    throw err;
+    // A daemon that turned the connection away (too many connections) said why before closing.
+    throw refusal() ?? err;
   }
+}
+
+/** Codes a daemon sends, with no request id, just before closing a connection it refuses. */
+const REFUSALS: number[] = [OrchErrorCode.TooManyConnections, OrchErrorCode.HelloRequired, OrchErrorCode.ConnectionLimit];
+
+/** True for an error saying the daemon turned this connection away (it runs, but will not serve it). */
+export function isRefusal(err: unknown): err is ResponseError<unknown> {
+  return err instanceof ResponseError && REFUSALS.includes(err.code);
+}
+
+/** A reader that also keeps the error of an id-less response (the daemon's last word before closing). */
+function refusalReader(socket: Socket): { reader: SocketMessageReader; refusal: () => ResponseError<unknown> | null } {
+  const reader = new SocketMessageReader(socket);
+  let refusal: ResponseError<unknown> | null = null;
+  const listen = reader.listen.bind(reader);
+  reader.listen = (callback) =>
+    listen((message) => {
+      const m = message as { id?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
+      if (m.id === null && typeof m.error?.code === 'number' && REFUSALS.includes(m.error.code)) {
+        refusal = new ResponseError(m.error.code, String(m.error.message), m.error.data);
+      }
+      callback(message);
+    });
+  return { reader, refusal: () => refusal };
 }
 
 /**
@@ -109,11 +139,17 @@ export function closingWriter(socket: Socket): MessageWriter {
 export async function connectSocket(socketPath: string, timeoutMs = 2000): Promise<DaemonConnection> {
   const socket = await openSocket(socketPath, timeoutMs);
   socket.on('error', () => undefined);
-  const conn = createMessageConnection(new SocketMessageReader(socket), closingWriter(socket));
-  return finish(conn, socketPath, () => {
-    conn.dispose();
-    socket.destroy();
-  });
+  const { reader, refusal } = refusalReader(socket);
+  const conn = createMessageConnection(reader, closingWriter(socket));
+  return finish(
+    conn,
+    socketPath,
+    () => {
+      conn.dispose();
+      socket.destroy();
+    },
+    refusal,
+  );
 }
 
 /** The same over a pair of streams (no-daemon mode); `release` runs after the connection is disposed. */

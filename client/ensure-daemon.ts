@@ -12,7 +12,7 @@ import { OrchErrorCode } from '../protocol/errors.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RepoPaths } from '../protocol/node/paths.js';
 import { isProcessRunning } from '../protocol/node/process.js';
-import { connectSocket, readRegistrationFile, type DaemonConnection } from './connect.js';
+import { connectSocket, isRefusal, readRegistrationFile, type DaemonConnection } from './connect.js';
 import { unavailableError } from './errors.js';
 
 const DAEMON_MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
@@ -34,7 +34,8 @@ export async function connectExisting(paths: RepoPaths): Promise<DaemonConnectio
   try {
     return await connectSocket(reg.socketPath);
   } catch (err) {
-    if (isMismatch(err)) throw err;
+    // A daemon that refused us runs: starting another would only lose the race to it.
+    if (isMismatch(err) || isRefusal(err)) throw err;
     return null;
   }
 }

@@ -40,10 +40,12 @@ export interface DaemonContext {
   readonly instanceId: string;
   readonly startedAt: Date;
   readonly socketPath: string;
-  /** Why the previous daemon ended, if it left a note. */
-  readonly lastExitReason: string | null;
   /** Open connections right now. */
   connections(): number;
+  /** Bytes held for clients right now (incomplete frames, unread replies); absent without a socket server. */
+  bufferedBytes?(): number;
+  /** Why the previous daemon ended, if it left a note. */
+  readonly lastExitReason: string | null;
   /** Starts an orderly shutdown (after the current reply is sent). */
   requestShutdown(reason: string): void;
 }
@@ -58,7 +60,7 @@ export interface ContextOptions {
   socketPath: string;
   lastExitReason: string | null;
   /** What the process around the context provides. */
-  runtime: { connections(): number; requestShutdown(reason: string): void };
+  runtime: { connections(): number; bufferedBytes?(): number; requestShutdown(reason: string): void };
 }
 
 export function createDaemonContext(o: ContextOptions): DaemonContext {
@@ -78,6 +80,7 @@ export function createDaemonContext(o: ContextOptions): DaemonContext {
     commits: new CommitQueues(),
     instanceId: randomHex(16), startedAt: new Date(), socketPath: o.socketPath, lastExitReason: o.lastExitReason,
     connections: () => o.runtime.connections(),
+    bufferedBytes: () => o.runtime.bufferedBytes?.() ?? 0,
     requestShutdown: (reason) => o.runtime.requestShutdown(reason),
   };
 }

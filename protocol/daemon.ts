@@ -54,6 +54,11 @@ export interface DaemonStatusResult {
   instanceId: string;
   /** Idle timeout in milliseconds. */
   idleTimeoutMs: number;
+  /**
+   * The daemon process's memory now, in bytes: resident set, V8 heap in use, and what it holds for
+   * clients (incomplete incoming frames plus replies not yet read; capped by ORCH_MAX_BUFFERED_BYTES).
+   */
+  memory?: { rssBytes: number; heapUsedBytes: number; clientBufferedBytes: number };
 }
 
 /** Reports the daemon's identity and health. */

@@ -40,8 +40,12 @@ export const OrchErrorCode = {
   ShuttingDown: 1301,
   /** The daemon could not be reached or failed to start. */
   DaemonUnavailable: 1302,
-  /** A request came before `daemon/hello` on its connection (a client bug). */
+  /** The connection sent a request before `daemon/hello` (or never said hello in time). */
   HelloRequired: 1303,
+  /** The daemon already serves as many connections as it allows (ORCH_MAX_CONNECTIONS). */
+  TooManyConnections: 1304,
+  /** The connection broke one of the daemon's input limits (buffered bytes, frame time, unread replies). */
+  ConnectionLimit: 1305,
   /** An unexpected failure inside orch (a bug): the daemon log has the stack. */
   Internal: 1900,
 } as const;
@@ -88,7 +92,9 @@ const EXIT_BY_NAME: Record<OrchErrorName, number> = {
   ProtocolMismatch: ExitCode.Unavailable,
   ShuttingDown: ExitCode.Unavailable,
   DaemonUnavailable: ExitCode.Unavailable,
-  HelloRequired: ExitCode.Internal,
+  HelloRequired: ExitCode.Unavailable,
+  TooManyConnections: ExitCode.Unavailable,
+  ConnectionLimit: ExitCode.Unavailable,
   Internal: ExitCode.Internal,
 };
 

@@ -118,12 +118,42 @@ function notificationRows(x) {
   ];
 }
 
+function hostileRows(h) {
+  const kinds = Object.entries(h.opened).map(([k, v]) => `${n(v)} ${k}`).join(', ');
+  const closed = Object.entries(h.closedByDaemonWhileHeld).map(([k, v]) => `${k} ${n(v)}`).join(', ');
+  const limit = h.fdLimit === null ? '' : `; ulimit -n ${h.fdLimit === Infinity ? 'unlimited' : n(h.fdLimit)}`;
+  const total = Object.values(h.opened).reduce((a, b) => a + b, 0);
+  const answerMax = Math.max(h.requestMs.max, h.cliMs.max);
+  return [
+    row(
+      '7',
+      `daemon RSS under ${n(total)} hostile connections (${kinds}), held ${n(h.holdMs / 1000)} s${limit}`,
+      `peak ${h.peakRssMb?.toFixed(1) ?? '—'} MB (before ${h.before.rssMb.toFixed(1)} MB; heap ${h.before.heapUsedMb.toFixed(1)} → ${h.during.heapUsedMb.toFixed(1)} MB); closed by the daemon: ${closed}`,
+      '< 200 MB',
+      total >= h.requested * 0.99 && (h.peakRssMb ?? Infinity) < 200,
+    ),
+    row(
+      '7',
+      '  a normal client meanwhile: request on its connection / whole orch status',
+      `worst ${ms(h.requestMs.max)} (median ${ms(h.requestMs.median)}, ${h.requestMs.n} requests) / worst ${ms(h.cliMs.max)} (${h.cliMs.n} runs)${h.failures ? `; ${h.failures} failed` : ''}`,
+      '≤ 1,000 ms',
+      h.failures === 0 && answerMax <= 1000,
+    ),
+    row(
+      '7',
+      '  after they closed',
+      `RSS ${h.after.rssMb?.toFixed(1) ?? '—'} MB, heap ${h.after.heapUsedMb.toFixed(1)} MB, client buffers ${(h.after.clientBufferedMb * 1024).toFixed(0)} KB`,
+    ),
+  ];
+}
+
 export function buildRows(r) {
   return [
     ...statusRows(r),
     ...(r.mutations ? mutationRows(r.mutations) : []),
     ...(r.sessions ? sessionRows(r.sessions) : []),
     ...(r.notifications ? notificationRows(r.notifications) : []),
+    ...(r.hostile ? hostileRows(r.hostile) : []),
   ];
 }
 

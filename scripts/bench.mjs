@@ -9,7 +9,7 @@
  *   --json       one JSON document on stdout (progress still goes to stderr)
  *   --no-build   benchmark dist/ as it is (default: `npm run build` first)
  *   --cli PATH   the client entry to time (default: package.json's bin.orch)
- *   --only 1,5   run only these sections
+ *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { coldStatus, notificationLatency, persistentStatus, statusRepo, warmStatus } from './bench-client.mjs';
 import { durableMutations, sessionsAtScale } from './bench-daemon.mjs';
+import { hostileClients } from './bench-hostile.mjs';
 import { BenchSpace, nowMs } from './bench-lib.mjs';
 import { buildRows, formatTable } from './bench-report.mjs';
 
@@ -32,6 +33,7 @@ const PLANS = {
     mutations: { levels: [1, 8, 32], sessions: 8, opsPerLevel: 480, itemsPerSession: 64, plainWrites: 400 },
     sessions: { sizes: [1, 1000, 10000], firstListTimeoutMs: 60_000, warmLists: 10, cliRuns: 5 },
     notifications: 100,
+    hostile: { count: 1000, holdMs: 12_000 },
   },
   quick: {
     warmRuns: 20,
@@ -40,6 +42,7 @@ const PLANS = {
     mutations: { levels: [1, 8, 32], sessions: 8, opsPerLevel: 160, itemsPerSession: 64, plainWrites: 150 },
     sessions: { sizes: [1, 1000, 10000], firstListTimeoutMs: 6000, warmLists: 3, cliRuns: 2 },
     notifications: 100,
+    hostile: { count: 1000, holdMs: 12_000 },
   },
 };
 
@@ -100,6 +103,10 @@ async function runSections(space, opts, plan) {
   if (want(6)) {
     progress(`(6) notification latency, ${plan.notifications} changes`);
     results.notifications = await notificationLatency(space, { changes: plan.notifications });
+  }
+  if (want(7)) {
+    progress(`(7) ${plan.hostile.count} hostile connections held for ${plan.hostile.holdMs / 1000} s`);
+    results.hostile = await hostileClients(space, opts.cli, plan.hostile);
   }
   return results;
 }

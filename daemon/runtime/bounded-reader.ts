@@ -23,6 +23,16 @@ export interface BoundedReaderHooks {
   onTooLarge(bytes: number): void;
   /** A parsed body that is neither a request, a notification nor a response. */
   onInvalidMessage(message: unknown): void;
+  /**
+   * After each chunk: the bytes the reader now holds (an incomplete frame), and whether a header or
+   * a body was completed by this chunk (progress, as opposed to a frame still trickling in).
+   */
+  onBuffered?(heldBytes: number, progressed: boolean): void;
+  /**
+   * Sees each valid message before it is dispatched; false holds it back: it was answered here, or
+   * the hook calls `deliver` later.
+   */
+  admit?(message: Message, deliver: () => void): boolean;
 }
 
 export function isJsonRpcMessage(message: unknown): boolean {
@@ -42,18 +52,24 @@ export function createBoundedReader(socket: Socket, maxBytes: number, hooks: Bou
   };
   internals.onData = (data: Buffer) => {
     if (socket.destroyed) return;
+    const before = internals.buffer.numberOfBytes + data.length;
+    const expected = internals.nextMessageLength;
     original(data);
     // A negative Content-Length would make the library read "backwards"; treat it as oversized.
     if (internals.nextMessageLength > maxBytes || internals.nextMessageLength < -1) return reject(internals.nextMessageLength);
     if (internals.nextMessageLength === -1 && internals.buffer.numberOfBytes > MAX_HEADER_BYTES) {
       return reject(internals.buffer.numberOfBytes);
     }
+    const held = internals.buffer.numberOfBytes;
+    // A frame is "held" from its first byte until its body is complete (a header alone counts).
+    const partial = held > 0 || internals.nextMessageLength !== -1;
+    hooks.onBuffered?.(partial ? Math.max(held, 1) : 0, held < before || internals.nextMessageLength !== expected);
   };
   const listen = reader.listen.bind(reader);
   reader.listen = (callback: DataCallback): Disposable =>
     listen((message) => {
-      if (isJsonRpcMessage(message)) callback(message);
-      else hooks.onInvalidMessage(message);
+      if (!isJsonRpcMessage(message)) hooks.onInvalidMessage(message);
+      else if (hooks.admit?.(message, () => callback(message)) ?? true) callback(message);
     });
   return reader;
 }

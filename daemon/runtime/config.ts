@@ -27,6 +27,19 @@ export interface DaemonConfig {
   readonly startReason: string | null;
   /** Unwritten notifications a subscriber may have before it is cut off and later resynced. */
   readonly subscriberMaxPending: number;
+  /** Client connections served at once; one more is refused with TooManyConnections. */
+  readonly maxConnections: number;
+  /**
+   * Bytes the daemon holds for all connections together: incomplete incoming frames plus replies
+   * written but not yet read. A connection whose partial frame (or unread replies) would pass it is closed.
+   */
+  readonly maxBufferedBytes: number;
+  /** A frame (header + body) must arrive whole within this long of its first byte, or the connection is closed. */
+  readonly frameTimeoutMs: number;
+  /** A connection must say `daemon/hello` within this long, or it is closed. */
+  readonly helloTimeoutMs: number;
+  /** Replies one connection may leave unread before it is cut off. */
+  readonly maxUnreadReplyBytes: number;
 }
 
 const DEFAULTS = {
@@ -40,6 +53,11 @@ const DEFAULTS = {
   logMaxBytes: 5 * 1024 * 1024,
   cliLockTimeoutMs: 30_000,
   subscriberMaxPending: 256,
+  maxConnections: 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  frameTimeoutMs: 10_000,
+  helloTimeoutMs: 10_000,
+  maxUnreadReplyBytes: 256 * 1024,
 };
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -67,5 +85,10 @@ export function resolveConfig(root: string, env: NodeJS.ProcessEnv, args: { star
     logMaxBytes: intFromEnv(env, 'ORCH_LOG_MAX_BYTES', DEFAULTS.logMaxBytes),
     cliLockTimeoutMs: intFromEnv(env, 'ORCH_CLI_LOCK_TIMEOUT_MS', DEFAULTS.cliLockTimeoutMs),
     subscriberMaxPending: intFromEnv(env, 'ORCH_SUBSCRIBER_MAX_PENDING', DEFAULTS.subscriberMaxPending),
+    maxConnections: intFromEnv(env, 'ORCH_MAX_CONNECTIONS', DEFAULTS.maxConnections),
+    maxBufferedBytes: intFromEnv(env, 'ORCH_MAX_BUFFERED_BYTES', DEFAULTS.maxBufferedBytes),
+    frameTimeoutMs: intFromEnv(env, 'ORCH_FRAME_TIMEOUT_MS', DEFAULTS.frameTimeoutMs),
+    helloTimeoutMs: intFromEnv(env, 'ORCH_HELLO_TIMEOUT_MS', DEFAULTS.helloTimeoutMs),
+    maxUnreadReplyBytes: intFromEnv(env, 'ORCH_MAX_UNREAD_REPLY_BYTES', DEFAULTS.maxUnreadReplyBytes),
   });
 }

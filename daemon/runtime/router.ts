@@ -28,6 +28,8 @@ export interface CallContext {
 export interface ConnectionState {
   /** Set by a successful `daemon/hello`. */
   helloDone: boolean;
+  /** Set by any `daemon/hello`, also one refused for another protocol version. */
+  helloTried: boolean;
   /** The client's orch version, from its hello. */
   clientVersion: string | null;
 }
@@ -47,6 +49,12 @@ export function route<P, R>(
 ): Route<P, R> {
   return { type, params, run };
 }
+
+/**
+ * What a client whose hello was refused (another protocol version) may still call: enough to see
+ * which daemon runs and to ask it to stop, so that the client can replace it.
+ */
+const AFTER_MISMATCH = new Set(['daemon/status', 'daemon/shutdown']);
 
 /** Longest value echoed back in an error message. */
 const MAX_ECHO = 100;
@@ -78,14 +86,15 @@ export function serveRoutes(
   log: Logger,
   track: Tracker,
 ): ConnectionState {
-  const client: ConnectionState = { helloDone: false, clientVersion: null };
+  const client: ConnectionState = { helloDone: false, helloTried: false, clientVersion: null };
   const call: CallContext = { conn, log, client };
   for (const r of routes) {
     const method = r.type.method;
     conn.onRequest(method, async (raw: unknown) => {
       const started = performance.now();
       try {
-        if (method !== DaemonHelloRequest.method && !client.helloDone) {
+        if (method === DaemonHelloRequest.method) client.helloTried = true;
+        else if (!client.helloDone && !(client.helloTried && AFTER_MISMATCH.has(method))) {
           throw new OrchError('HelloRequired', `Say daemon/hello first: the daemon answers ${method} only after the handshake.`, { method });
         }
         const parsed = r.params.safeParse(raw ?? {});

@@ -77,12 +77,13 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
     config, paths, log, mode: 'daemon', socketPath, lastExitReason,
     runtime: {
       connections: () => sockets.connections.size,
+      bufferedBytes: () => sockets.bufferedBytes(),
       requestShutdown: (reason) => void setImmediate(() => void shutdown(reason)),
     },
   });
   const { instanceId } = ctx;
   const live = ctx.live!;
-  const sockets = createSocketServer(log, config.maxMessageBytes, {
+  const sockets = createSocketServer(log, config, {
     register(conn: MessageConnection, connLog: Logger) {
       serveRoutes(conn, ROUTES, ctx, connLog, idle.track);
       conn.onClose(() => live.hub.detach(conn));

@@ -36,6 +36,11 @@ export async function daemonStatus(ctx: DaemonContext): Promise<DaemonStatusResu
     startReason: ctx.config.startReason,
     instanceId: ctx.instanceId,
     idleTimeoutMs: ctx.config.idleTimeoutMs,
+    memory: {
+      rssBytes: process.memoryUsage.rss(),
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      clientBufferedBytes: ctx.bufferedBytes?.() ?? 0,
+    },
   };
 }
 

@@ -3,6 +3,7 @@
  * not) over the daemon's real socket and parses what comes back, byte-counted as the protocol is.
  */
 import { connect, type Socket } from 'node:net';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { waitFor } from './wait-for.js';
 
 /** `Content-Length` framing of `body` (counted in bytes). */
@@ -60,15 +61,16 @@ export class RawPeer {
     return waitFor(() => this.messages.find((m) => m.id === id), `the reply to request ${id}`, timeoutMs);
   }
 
-  /** Sends a request and waits for its reply. */
-  async call(id: number, method: string, params?: unknown): Promise<any> {
-    await this.write(request(id, method, params));
-    return this.reply(id);
+  /** Says daemon/hello (as request `id`), which the daemon requires before anything else. */
+  async hello(id: number | string = 'hello'): Promise<void> {
+    const reply = await this.call(id, 'daemon/hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: 'wire test' });
+    if (!reply.result) throw new Error(`daemon/hello was refused: ${JSON.stringify(reply)}`);
   }
 
-  /** Says `daemon/hello` (the daemon answers nothing else before it) and returns its reply. */
-  hello(id: number | string = 'hello'): Promise<any> {
-    return this.write(request(id, 'daemon/hello', { protocolVersion: 1, clientVersion: 'raw-peer' })).then(() => this.reply(id));
+  /** Sends a request and waits for its reply. */
+  async call(id: number | string, method: string, params?: unknown): Promise<any> {
+    await this.write(request(id, method, params));
+    return this.reply(id);
   }
 
   /** Waits until the daemon has closed this connection. */

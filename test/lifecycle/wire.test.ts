@@ -6,6 +6,7 @@ import { DAEMON_ENV, gateWorkflow } from '../helpers/lifecycle.js';
 import { runOrch, runOrchJson } from '../helpers/run-orch.js';
 import { makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
 import { isAlive, waitFor } from '../helpers/wait-for.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { frame, RawPeer, request } from '../helpers/wire.js';
 
 // One daemon for the whole file: the point is that it survives everything below, serving a
@@ -123,7 +124,9 @@ describe('bad input on the wire', () => {
     await waitFor(() => existsSync(join(r.root, 'gate-started')), 'the gate to start', 30_000);
     worker.destroy();
     const peers = await Promise.all(Array.from({ length: 20 }, () => RawPeer.connect(socketPath)));
-    await Promise.all(peers.map((p) => p.write(Buffer.concat([request(0, 'daemon/hello', { protocolVersion: 1, clientVersion: 'p' }), request(1, 'session/list', {})]))));
+    // Each says hello and asks at once, in one write (the daemon takes requests pipelined after hello).
+    const hello = request(0, 'daemon/hello', { protocolVersion: PROTOCOL_VERSION, clientVersion: 'vanishing' });
+    await Promise.all(peers.map((p) => p.write(Buffer.concat([hello, request(1, 'session/list', {})]))));
     for (const p of peers) p.destroy();
     await bystanderStillServed();
     const status = await waitFor(async () => {

@@ -115,7 +115,7 @@ describe('live updates', () => {
     slow.onNotification(ResyncNotification, () => (resync = true));
     slow.listen();
     try {
-      await slow.sendRequest(DaemonHelloRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: 'slow-subscriber' });
+      await slow.sendRequest(DaemonHelloRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: 'slow subscriber' });
       await slow.sendRequest(SubscribeRequest, {});
       // Stop reading: the daemon's writes back up in the kernel's socket buffer.
       socket.pause();
