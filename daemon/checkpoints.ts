@@ -6,9 +6,11 @@
  * fails instead of overwriting, and a crash never leaves half a checkpoint.
  */
 import { createHash, randomInt } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, readdir, realpath, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isInside } from '../protocol/paths.js';
+import { assertNoLinks, assertNoLinksDir, mkdirNoFollow, openNoFollow, readFileNoFollow } from '../protocol/safe-fs.js';
 import type { CheckpointCreateParams, CheckpointCreateResult, CheckpointListResult, CheckpointSummary } from '../protocol/workflow.js';
 import { detectChangedFiles } from './changed-files.js';
 import type { DaemonContext } from './context.js';
@@ -96,7 +98,8 @@ function checkTexts(p: CheckpointCreateParams): void {
  */
 export async function writeExclusiveDurable(path: string, data: string): Promise<boolean> {
   const temp = `${path}.${randomInt(0, 2 ** 32)}`;
-  const handle = await open(temp, 'wx', 0o644);
+  assertNoLinks(path);
+  const handle = await openNoFollow(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
   try {
     await handle.writeFile(data, 'utf8');
     await handle.sync();
@@ -137,6 +140,7 @@ interface ReadResult {
 
 /** Every readable checkpoint of a folder, oldest first (by timestamp, then id). */
 async function readCheckpoints(dir: string, root: string): Promise<ReadResult> {
+  assertNoLinksDir(dir, 'read');
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => CHECKPOINT_FILE_RE.test(n));
@@ -148,7 +152,7 @@ async function readCheckpoints(dir: string, root: string): Promise<ReadResult> {
   for (const name of names) {
     const file = join(dir, name);
     try {
-      const cp = JSON.parse(await readFile(file, 'utf8')) as Checkpoint;
+      const cp = JSON.parse(await readFileNoFollow(file)) as Checkpoint;
       if (typeof cp?.checkpoint_id !== 'string' || typeof cp.timestamp !== 'string') throw new Error('it lacks checkpoint_id or timestamp');
       checkpoints.push({ cp, file });
     } catch (err) {
@@ -168,7 +172,7 @@ async function latestCheckpointId(dir: string): Promise<string | null> {
   const names = (await readdir(dir)).filter((n) => CHECKPOINT_FILE_RE.test(n)).sort().reverse();
   for (const name of names) {
     try {
-      const cp = JSON.parse(await readFile(join(dir, name), 'utf8')) as Partial<Checkpoint>;
+      const cp = JSON.parse(await readFileNoFollow(join(dir, name))) as Partial<Checkpoint>;
       if (typeof cp?.checkpoint_id === 'string') return cp.checkpoint_id;
     } catch {
       // An unreadable file cannot be a parent; try the next newest.
@@ -189,7 +193,7 @@ export async function createCheckpoint(ctx: DaemonContext, p: CheckpointCreatePa
   return ctx.locks.runExclusive(id, async () => {
     const { state } = await requireState(ctx, id);
     // Sessions adopted from elsewhere may lack the folder.
-    await mkdir(dir, { recursive: true });
+    mkdirNoFollow(dir);
     const previous = await latestCheckpointId(dir);
     for (let attempt = 0; attempt < 20; attempt++) {
       const timestamp = utcOffset();

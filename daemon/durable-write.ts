@@ -5,28 +5,22 @@
  * from concurrent appenders never interleave, followed by fsync.
  */
 import { constants } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { OrchError } from './errors.js';
+import { assertNoLinks, openNoFollow } from '../protocol/safe-fs.js';
 
-/**
- * write-file-atomic resolves symbolic links and replaces their target, so a link planted in
- * `.orchestrator/` could make the daemon write anywhere. Files the daemon writes are never links.
+/*
+ * Symbolic links: write-file-atomic realpaths its target and opens its temp file beside the real
+ * target with 'w', so it would follow a link planted anywhere on the way. Every write here first
+ * checks, through protocol/safe-fs.ts, that no folder from `.orchestrator/` down and not the file
+ * itself is a link; after that the realpath is the path itself, and temp + fsync + rename happen
+ * inside a folder just verified to be real. (The temp name, `<file>.<murmurhash of file, pid and a
+ * counter>`, cannot be planted in advance; stale ones are swept at start by name, without following.)
  */
-async function refuseSymlink(path: string): Promise<void> {
-  try {
-    if ((await lstat(path)).isSymbolicLink()) {
-      throw new OrchError('PathOutsideRepo', `Refusing to write ${path}: it is a symbolic link, and orch only writes plain files; remove the link.`, { file: path });
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
 
-/** fsync a directory so a rename or create inside it is durable. */
+/** fsync a directory so a rename or create inside it is durable (opened without following a link). */
 export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  const handle = await openNoFollow(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await handle.sync();
   } finally {
@@ -36,7 +30,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Atomically and durably replaces `path` with `data` (text is written as UTF-8). */
 export async function writeDurable(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
-  await refuseSymlink(path);
+  assertNoLinks(path);
   await writeFileAtomic(path, data, { fsync: true, mode });
   await fsyncDir(dirname(path));
 }
@@ -46,15 +40,14 @@ export async function writeDurable(path: string, data: string | Buffer, mode = 0
  * stale copy after a power cut is detected and rebuilt), where a durable write would only cost.
  */
 export async function writeCache(path: string, data: string): Promise<void> {
-  await refuseSymlink(path);
+  assertNoLinks(path);
   await writeFileAtomic(path, data, { fsync: false, mode: 0o644 });
 }
 
 /** Appends whole lines, one write each, then fsyncs. Each string must not contain a newline. */
 export async function appendLines(path: string, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
-  // O_NOFOLLOW: never append through a planted symbolic link.
-  const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  const handle = await openNoFollow(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
   try {
     for (const line of lines) await handle.write(line + '\n');
     await handle.sync();

@@ -3,7 +3,6 @@
  * session's `feedback/<kind>.jsonl` (one durable whole-line append each, under the session's
  * mutex); the older tool's root files are read, never written.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DEFAULT_FEEDBACK_KIND,
@@ -17,6 +16,7 @@ import {
   type FeedbackListResult,
   type FeedbackRecord,
 } from '../protocol/feedback.js';
+import { mkdirNoFollow } from '../protocol/safe-fs.js';
 import type { DaemonContext } from './context.js';
 import { appendLines } from './durable-write.js';
 import { pythonDumps } from './engine/pyjson.js';
@@ -73,7 +73,7 @@ export async function addFeedback(ctx: DaemonContext, p: FeedbackAddParams): Pro
     const record: FeedbackRecord = { timestamp: utcOffset(), kind, text, session_id: id, workflow_id: workflowId, phase_id: phaseId };
     const file = feedbackFile(ctx, id, kind);
     // Sessions made by other tools (the Python migration script) may lack the folder.
-    await mkdir(ctx.store.pathsFor(id).feedback, { recursive: true });
+    mkdirNoFollow(ctx.store.pathsFor(id).feedback);
     await appendLines(file, [pythonDumps(record)]);
     ctx.log.info({ session: id, kind }, 'feedback recorded');
     return { sessionId: id, file: labelOf(ctx.paths, file), record, warnings: takeAdoptionNotes(ctx, id) };

@@ -6,10 +6,10 @@
  * guarantee of the daemon (one writer, durable acknowledged writes, no debris) holds here too.
  * Side-effect free at import; the client never imports this statically (project references).
  */
-import { mkdir } from 'node:fs/promises';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import { repoPaths, type RepoPaths } from '../protocol/paths.js';
+import { mkdirNoFollow } from '../protocol/safe-fs.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
 import type { DaemonContext } from './context.js';
 import { OrchError } from './errors.js';
@@ -63,7 +63,7 @@ async function takeCliLock(paths: RepoPaths, config: DaemonConfig): Promise<Lock
 export async function openInProcess(root: string, env: NodeJS.ProcessEnv): Promise<InProcessOutcome> {
   const config = resolveConfig(root, env);
   const paths = repoPaths(config.root);
-  await mkdir(paths.orchDir, { recursive: true });
+  mkdirNoFollow(paths.orchDir);
   const lock = await takeCliLock(paths, config);
   if ('daemonPid' in lock) return { kind: 'daemon', pid: lock.daemonPid };
   try {

@@ -6,8 +6,9 @@
  * platform has it. Stale takeover happens under a second, short-lived O_EXCL file so two
  * contenders can never both remove a lock and both win (the check-then-unlink race, npm/lockfile#4).
  */
-import { open, readFile, rm, stat } from 'node:fs/promises';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { constants, readFileSync, rmSync } from 'node:fs';
+import { openNoFollow } from '../protocol/safe-fs.js';
 import { randomHex } from './ids.js';
 import { OrchError } from './errors.js';
 import { isProcessRunning, procStatFields } from '../protocol/process.js';
@@ -62,7 +63,7 @@ const TAKEOVER_MAX_AGE_MS = 2000;
 
 async function tryCreate(path: string, holder: LockHolder): Promise<boolean> {
   try {
-    const handle = await open(path, 'wx', 0o644);
+    const handle = await openNoFollow(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
     try {
       await handle.writeFile(JSON.stringify(holder));
       await handle.sync();

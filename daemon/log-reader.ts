@@ -4,7 +4,8 @@
  * or ten million. Lines that are not a JSON object with an `event_type` are skipped and counted,
  * as the Python tool's readers skip them; blank lines are ignored.
  */
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { openNoFollow } from '../protocol/safe-fs.js';
 import type { LogEventView, LogReadParams, LogReadResult } from '../protocol/workflow.js';
 import type { DaemonContext } from './context.js';
 import { OrchError } from './errors.js';
@@ -68,7 +69,7 @@ export async function tailEvents(path: string, limit: number): Promise<TailResul
   const collector = new Collector(limit);
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await openNoFollow(path, constants.O_RDONLY);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], skippedLines: 0 };
     throw err;

@@ -2,7 +2,8 @@
  * `.orchestrator/daemon.json`: written after `listen()` succeeds; clients read the socket path from
  * it and never derive it. Removed on shutdown only while it still names this daemon.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { readFileNoFollow } from '../protocol/safe-fs.js';
 import { writeDurable } from './durable-write.js';
 
 export interface Registration {
@@ -25,7 +26,7 @@ export async function writeRegistration(path: string, reg: Registration): Promis
 
 export async function readRegistration(path: string): Promise<Registration | null> {
   try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as Registration;
+    const parsed = JSON.parse(await readFileNoFollow(path)) as Registration;
     return typeof parsed.socketPath === 'string' && typeof parsed.pid === 'number' ? parsed : null;
   } catch {
     return null;

@@ -5,8 +5,9 @@
  * lock is then held for the daemon's whole life: it is also what a command run without a daemon
  * (ORCH_DAEMON=0) takes, so there is never more than one writer of `.orchestrator/`.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
+import { mkdirNoFollow } from '../protocol/safe-fs.js';
 import { repoPaths, socketDirFor, socketPathFor, type RepoPaths } from '../protocol/paths.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { DaemonConfig } from './config.js';
@@ -43,12 +44,18 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 export async function startDaemon(config: DaemonConfig, env: NodeJS.ProcessEnv, logger?: Logger): Promise<StartOutcome> {
   const paths = repoPaths(config.root);
-  await mkdir(paths.orchDir, { recursive: true });
+  mkdirNoFollow(paths.orchDir);
   const taken = await takeDaemonLock(paths, config);
   if (!taken.ok) return { kind: 'already-running', holder: taken.holder };
   const { lock } = taken;
   // The log is opened (and rotated) only with the lock held, so a losing starter never touches it.
-  const log = logger ?? createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes);
+  let log: Logger;
+  try {
+    log = logger ?? createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   try {
     return { kind: 'running', handle: await serve(config, env, paths, log, lock) };
   } catch (err) {
@@ -99,7 +106,7 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
     onCountChange: (n) => idle.setConnections(n),
   });
 
-  await mkdir(paths.sessionsDir, { recursive: true });
+  mkdirNoFollow(paths.sessionsDir);
   await live.start();
   const socketIno = await bindSocket(sockets.server, socketPath);
   await writeRegistration(paths.daemonJson, {

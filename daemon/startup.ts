@@ -2,8 +2,8 @@
  * What every single writer of `.orchestrator/` does first, once it holds the lock: the daemon at
  * start, and each command run without a daemon (ORCH_DAEMON=0).
  */
-import { readFile } from 'node:fs/promises';
 import type { RepoPaths } from '../protocol/paths.js';
+import { readFileNoFollow } from '../protocol/safe-fs.js';
 import type { Logger } from './logger.js';
 import { readRegistration } from './registration.js';
 import { ensureGitignoreAtStart } from './repo-meta.js';
@@ -14,7 +14,7 @@ import { cleanRepoTempFiles, cleanStrayTempFiles, sweepSessionTempFiles, type Te
 export async function previousExit(paths: RepoPaths): Promise<string | null> {
   const reg = await readRegistration(paths.daemonJson);
   try {
-    const note = JSON.parse(await readFile(paths.daemonExit, 'utf8')) as { reason?: string; pid?: number };
+    const note = JSON.parse(await readFileNoFollow(paths.daemonExit)) as { reason?: string; pid?: number };
     if (reg && reg.pid !== note.pid) return `pid ${reg.pid} died without shutting down (crash or kill -9)`;
     return note.reason ?? null;
   } catch {

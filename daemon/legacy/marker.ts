@@ -3,7 +3,7 @@
  * which session. Its presence alone means "never adopt again", so an unreadable marker still
  * counts as present: adopting twice would fork the workflow into two sessions.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileNoFollow } from '../../protocol/safe-fs.js';
 import type { RepoPaths } from '../../protocol/paths.js';
 import { isSessionId } from '../../protocol/paths.js';
 import { writeDurable } from '../durable-write.js';
@@ -39,7 +39,7 @@ export interface MarkerInfo {
 export async function readMarker(paths: RepoPaths): Promise<MarkerInfo | null> {
   let text: string;
   try {
-    text = await readFile(paths.migrationMarker, 'utf8');
+    text = await readFileNoFollow(paths.migrationMarker);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return { sessionId: null, sha256: null };
