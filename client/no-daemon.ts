@@ -5,7 +5,7 @@
  * for its duration. A live daemon is the single writer, so when one runs the command talks to it.
  */
 import type { Readable, Writable } from 'node:stream';
-import { exitCodeFor, type OrchErrorName } from '../protocol/errors.js';
+import { describeFsError, exitCodeFor, type OrchErrorName } from '../protocol/errors.js';
 import type { RepoPaths } from '../protocol/paths.js';
 import { connectStreams, type DaemonConnection } from './connect.js';
 import { connectExisting, isMismatch, replaceIncompatible } from './ensure-daemon.js';
@@ -40,7 +40,8 @@ function fromDaemonError(err: unknown): unknown {
   if (e && typeof e.errorName === 'string' && typeof e.message === 'string') {
     return new CliError(e.message, exitCodeFor(e.errorName as OrchErrorName), e.errorName, e.details);
   }
-  return err;
+  const fs = describeFsError(err);
+  return fs ? new CliError(fs.message, exitCodeFor(fs.name), fs.name, fs.details) : err;
 }
 
 /** Waited for a daemon that holds the lock but did not answer yet (starting, or draining). */

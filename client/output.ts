@@ -4,7 +4,7 @@
  * `{"error": …}` document under `--json`, and map to an exit code.
  */
 import { ResponseError } from 'vscode-jsonrpc/node.js';
-import { ExitCode, errorNameFor, exitCodeFor, isOrchErrorData } from '../protocol/errors.js';
+import { describeFsError, ExitCode, errorNameFor, exitCodeFor, isOrchErrorData, OrchErrorCode, type OrchErrorName } from '../protocol/errors.js';
 import { CliError } from './errors.js';
 
 export interface Io {
@@ -61,6 +61,14 @@ function describeError(err: unknown): ErrorDescription {
     // Transport errors (connection closed, pending request rejected): the daemon went away.
     return { code: err.code, name: 'DaemonUnavailable', message: `The daemon stopped answering (${err.message}); run the command again.`, exit: ExitCode.Unavailable };
   }
+  // Errors of the shared protocol code the client runs itself (a refused link, an errno).
+  const named = err as { errorName?: unknown; message?: unknown; details?: unknown } | null;
+  if (named && typeof named.errorName === 'string' && named.errorName in OrchErrorCode && typeof named.message === 'string') {
+    const name = named.errorName as OrchErrorName;
+    return { code: OrchErrorCode[name], name, message: named.message, details: named.details, exit: exitCodeFor(name) };
+  }
+  const fs = describeFsError(err);
+  if (fs) return { code: OrchErrorCode.FileSystem, name: fs.name, message: fs.message, details: fs.details, exit: exitCodeFor(fs.name) };
   const message = err instanceof Error ? err.message : String(err);
   if (/Connection (is )?(closed|disposed)|ECONNRESET|EPIPE/i.test(message)) {
     return { code: null, name: 'DaemonUnavailable', message: `The daemon stopped answering (${message}); run the command again.`, exit: ExitCode.Unavailable };

@@ -28,6 +28,11 @@ export interface DaemonContext {
   connections(): number;
   /** Why the previous daemon ended, if it left a note. */
   readonly lastExitReason: string | null;
+  /**
+   * Set (to the reason) when `.orchestrator/` cannot be written (a read-only file system or
+   * folder): read commands are served without writing anything, and say so.
+   */
+  readonly readOnly?: string | null;
   /** Starts an orderly shutdown (after the current reply is sent). */
   requestShutdown(reason: string): void;
 }

@@ -1,10 +1,12 @@
 /**
  * The only place that builds ResponseErrors. An OrchError keeps its code, message and details; a
- * parameter of the wrong shape is the spec's InvalidParams; anything else is logged with its stack
- * and answered as an internal error without the stack.
+ * parameter of the wrong shape is the spec's InvalidParams; a refused link and a file-system errno
+ * (ENOSPC, EROFS, EACCES, …) are named for the user; anything else is logged with its stack and
+ * answered as an internal error without the stack.
  */
 import { ErrorCodes, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node.js';
-import { OrchErrorCode, type OrchErrorData } from '../protocol/errors.js';
+import { describeFsError, OrchErrorCode, type OrchErrorData } from '../protocol/errors.js';
+import { UnsafePathError } from '../protocol/safe-fs.js';
 import { OrchError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -18,6 +20,16 @@ export function toResponseError(err: unknown, method: string, log: Logger): Resp
     return new ResponseError(OrchErrorCode[err.errorName], err.message, { name: err.errorName, details: err.details });
   }
   if (err instanceof ParamsError) return new ResponseError(ErrorCodes.InvalidParams, err.message, undefined);
+  if (err instanceof UnsafePathError) {
+    log.warn({ file: err.file, method }, 'refused a symbolic link inside .orchestrator/');
+    return new ResponseError(OrchErrorCode.UnsafePath, err.message, { name: 'UnsafePath', details: err.details });
+  }
+  // Disk full, read-only, permission denied: the user's situation, named, not a bug.
+  const fs = describeFsError(err);
+  if (fs) {
+    log.warn({ err, method }, 'request failed on the file system');
+    return new ResponseError(OrchErrorCode.FileSystem, fs.message, { name: fs.name, details: fs.details });
+  }
   log.error({ err, method }, 'request failed');
   return new ResponseError(OrchErrorCode.Internal, `orch failed internally while handling ${method}; the daemon log has the details.`, {
     name: 'Internal',

@@ -11,6 +11,7 @@ import { buildStatusView } from './engine/status-view.js';
 import { OrchError } from './errors.js';
 import { adoptLegacyForChange, takeAdoptionNotes } from './legacy/adopt.js';
 import { resolveSession, setCurrent } from './session-service.js';
+import { reconcileLocked } from './log-reconcile.js';
 import { loadSessionState, saveSessionState, type LoadedState } from './state-io.js';
 
 /**
@@ -30,7 +31,10 @@ export async function requireSession(ctx: DaemonContext, explicit: string | unde
   return id;
 }
 
-/** Loads a session's state or fails with NoActiveWorkflow when it has none. */
+/**
+ * Loads a session's state or fails with NoActiveWorkflow when it has none. Callers hold the
+ * session's mutex: the first load also sets aside log lines a crash left without their state.
+ */
 export async function requireState(ctx: DaemonContext, id: string): Promise<LoadedState> {
   const loaded = await loadSessionState(ctx.store, ctx.paths.root, id);
   if (!loaded) {
@@ -38,6 +42,8 @@ export async function requireState(ctx: DaemonContext, id: string): Promise<Load
       sessionId: id,
     });
   }
+  const warning = await reconcileLocked(ctx, id, loaded.state);
+  if (warning) loaded.warnings.push(warning);
   return loaded;
 }
 

@@ -3,7 +3,7 @@
  * Mutations run under the session's mutex (and the repo mutex for `current` and meta.json);
  * reads take no lock and rely on atomic renames.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { isInside } from '../protocol/paths.js';
@@ -21,6 +21,7 @@ import { OrchError } from './errors.js';
 import { newWorkflowId } from './ids.js';
 import { adoptedSessionId, legacyIgnoredWarning, legacyStatus } from './legacy/legacy-view.js';
 import { ensureRepoMeta } from './repo-meta.js';
+import { reconcileUnlocked } from './log-reconcile.js';
 import { loadSessionState, saveSessionState } from './state-io.js';
 
 const MAX_TASK = 2000;
@@ -44,6 +45,11 @@ export async function resolveWorkflowFile(ctx: DaemonContext, requested: string)
   const real = await realpath(requested);
   if (!isInside(ctx.paths.root, real)) {
     throw new OrchError('PathOutsideRepo', `Workflow file ${requested} is outside the repository ${ctx.paths.root}; copy it into the repository first.`, {
+      file: requested,
+    });
+  }
+  if (statSync(real).isDirectory()) {
+    throw new OrchError('InvalidArgument', `${requested} is a folder, not a workflow file; name the YAML file itself, e.g. --workflow ${requested.replace(/\/$/, '')}/workflow.yaml.`, {
       file: requested,
     });
   }
@@ -88,7 +94,13 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
       workflowYamlChecksum: wf.checksum,
       workflowId: newWorkflowId(),
     });
-    await ctx.locks.runExclusive(sessionId, () => saveSessionState(ctx.store, sessionId, state, initialEvents(state)));
+    try {
+      await ctx.locks.runExclusive(sessionId, () => saveSessionState(ctx.store, sessionId, state, initialEvents(state)));
+    } catch (err) {
+      // A session folder without its state would be listed as `unknown`: a failed start leaves none.
+      await ctx.store.remove(sessionId).catch((e: unknown) => ctx.log.warn({ err: e, session: sessionId }, 'could not remove a half-made session'));
+      throw err;
+    }
     ctx.events.emit('sessionCreated', { sessionId });
     await setCurrent(ctx, sessionId);
     ctx.log.info({ session: sessionId, workflow: wf.path ?? 'bundled' }, 'session started');
@@ -150,6 +162,8 @@ export async function sessionStatus(ctx: DaemonContext, explicit: string | undef
   }
   const legacyWarning = await legacyIgnoredWarning(ctx, id);
   const warnings = legacyWarning ? [legacyWarning] : [];
+  const reconciled = await reconcileUnlocked(ctx, id, async () => (await loadSessionState(ctx.store, ctx.paths.root, id))?.state ?? null);
+  if (reconciled) warnings.push(reconciled);
   const loaded = await loadSessionState(ctx.store, ctx.paths.root, id);
   if (loaded === null) {
     return { active: false, reason: `Session ${id} has no workflow state yet (state.json is missing).`, warnings };

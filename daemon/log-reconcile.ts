@@ -1,0 +1,37 @@
+/**
+ * Runs the check of state-io.ts's {@link reconcileLog} once per session and daemon (or command
+ * run without one), under the session's mutex: log lines a crash left without their state change
+ * are moved aside (or, with nothing writable, reported) before the session is used.
+ */
+import type { DaemonContext } from './context.js';
+import type { WorkflowState } from './engine/types.js';
+import { reconcileLog } from './state-io.js';
+
+const checked = new WeakMap<DaemonContext, Set<string>>();
+
+function doneFor(ctx: DaemonContext): Set<string> {
+  let done = checked.get(ctx);
+  if (!done) checked.set(ctx, (done = new Set()));
+  return done;
+}
+
+/** For callers that hold the session's mutex. Returns a warning to show, or null. */
+export async function reconcileLocked(ctx: DaemonContext, id: string, state: WorkflowState): Promise<string | null> {
+  const done = doneFor(ctx);
+  if (done.has(id)) return null;
+  const readOnly = Boolean(ctx.readOnly);
+  const warning = await reconcileLog(ctx.store, ctx.paths.root, id, state, readOnly);
+  // Read-only: nothing could be fixed, so the warning is shown every time.
+  if (!readOnly || warning === null) done.add(id);
+  if (warning) ctx.log.warn({ session: id }, warning);
+  return warning;
+}
+
+/** For readers that do not hold the mutex: takes it only the first time a session is seen. */
+export async function reconcileUnlocked(ctx: DaemonContext, id: string, state: () => Promise<WorkflowState | null>): Promise<string | null> {
+  if (doneFor(ctx).has(id)) return null;
+  return ctx.locks.runExclusive(id, async () => {
+    const s = await state();
+    return s === null ? null : reconcileLocked(ctx, id, s);
+  });
+}
