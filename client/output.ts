@@ -13,6 +13,9 @@ export interface Io {
 }
 
 export class Output {
+  /** Warnings about how the command ran (not part of the daemon's answer). */
+  private readonly notices: string[] = [];
+
   constructor(
     readonly io: Io,
     readonly json: boolean,
@@ -24,9 +27,24 @@ export class Output {
     if (!this.json) this.io.stdout(s.endsWith('\n') ? s : s + '\n');
   }
 
-  /** The one JSON document (only under --json). */
+  /** The one JSON document (only under --json); notices join its `warnings`. */
   document(value: unknown): void {
-    if (this.json) this.io.stdout(JSON.stringify(value, null, 2) + '\n');
+    if (!this.json) return;
+    let doc = value;
+    if (this.notices.length > 0 && doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
+      const own = (doc as { warnings?: unknown }).warnings;
+      doc = { ...doc, warnings: [...this.notices, ...(Array.isArray(own) ? own : [])] };
+    } else if (this.notices.length > 0) {
+      // A list has no place for warnings: they go to stderr, stdout stays one document.
+      for (const n of this.notices) this.io.stderr(`orch: warning: ${n}\n`);
+    }
+    this.io.stdout(JSON.stringify(doc, null, 2) + '\n');
+  }
+
+  /** A warning about how the command ran: on stderr now, and in the JSON document's `warnings`. */
+  notice(message: string): void {
+    this.notices.push(message);
+    this.warn(message);
   }
 
   /** A warning on stderr in human mode; JSON callers get warnings inside the document. */

@@ -14,7 +14,7 @@ import { assertNoLinks, assertNoLinksDir, mkdirNoFollow, openNoFollow, readFileN
 import type { CheckpointCreateParams, CheckpointCreateResult, CheckpointListResult, CheckpointSummary } from '../protocol/workflow.js';
 import { detectChangedFiles } from './changed-files.js';
 import type { DaemonContext } from './context.js';
-import { fsyncDir } from './durable-write.js';
+import { fsyncDir, withPath } from './durable-write.js';
 import { pythonDumps } from './engine/pyjson.js';
 import { overallProgress } from './engine/status-view.js';
 import { utcOffset } from './engine/time.js';
@@ -103,6 +103,9 @@ export async function writeExclusiveDurable(path: string, data: string): Promise
   try {
     await handle.writeFile(data, 'utf8');
     await handle.sync();
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw withPath(err, path);
   } finally {
     await handle.close();
   }

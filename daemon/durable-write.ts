@@ -18,6 +18,16 @@ import { assertNoLinks, openNoFollow } from '../protocol/safe-fs.js';
  * counter>`, cannot be planted in advance; stale ones are swept at start by name, without following.)
  */
 
+/**
+ * Errors of write(2)/fsync(2) on a descriptor carry no path; give them the file's, so the user is
+ * told which file the disk-full or read-only error was about (protocol/errors.ts describeFsError).
+ */
+export function withPath(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException | null;
+  if (e && typeof e.code === 'string' && typeof e.path !== 'string') e.path = path;
+  return err;
+}
+
 /** fsync a directory so a rename or create inside it is durable (opened without following a link). */
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await openNoFollow(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -31,7 +41,9 @@ export async function fsyncDir(dir: string): Promise<void> {
 /** Atomically and durably replaces `path` with `data` (text is written as UTF-8). */
 export async function writeDurable(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
   assertNoLinks(path);
-  await writeFileAtomic(path, data, { fsync: true, mode });
+  await writeFileAtomic(path, data, { fsync: true, mode }).catch((err: unknown) => {
+    throw withPath(err, path);
+  });
   await fsyncDir(dirname(path));
 }
 
@@ -41,16 +53,26 @@ export async function writeDurable(path: string, data: string | Buffer, mode = 0
  */
 export async function writeCache(path: string, data: string): Promise<void> {
   assertNoLinks(path);
-  await writeFileAtomic(path, data, { fsync: false, mode: 0o644 });
+  await writeFileAtomic(path, data, { fsync: false, mode: 0o644 }).catch((err: unknown) => {
+    throw withPath(err, path);
+  });
 }
 
-/** Appends whole lines, one write each, then fsyncs. Each string must not contain a newline. */
+/**
+ * Appends whole lines, one write each, then fsyncs. Each string must not contain a newline. A
+ * failed write (disk full) cuts the file back to where it was, so no torn line is left behind.
+ */
 export async function appendLines(path: string, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   const handle = await openNoFollow(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+  let before = -1;
   try {
+    before = (await handle.stat()).size;
     for (const line of lines) await handle.write(line + '\n');
     await handle.sync();
+  } catch (err) {
+    if (before >= 0) await handle.truncate(before).catch(() => undefined);
+    throw withPath(err, path);
   } finally {
     await handle.close();
   }

@@ -19,6 +19,7 @@ import { randomHex } from './ids.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { IdleTimer, waitUntil } from './lifecycle.js';
 import { describeHolder, tryAcquire, type LockHandle } from './lock.js';
+import { pino } from 'pino';
 import { createLogger } from './logger.js';
 import { SessionIndex } from './session-index.js';
 import { SessionStore } from './session-store.js';
@@ -74,16 +75,28 @@ export async function openInProcess(root: string, env: NodeJS.ProcessEnv): Promi
   }
 }
 
-async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: LockHandle): Promise<InProcessChannel> {
-  const log = createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes).child({ mode: 'no-daemon' });
+/**
+ * For read commands where `.orchestrator/` cannot be written (a read-only file system or folder):
+ * the same handlers, with no lock, no log, no start-up cleanup, and `readOnly` set so nothing is
+ * repaired on the way. `reason` says why (shown by the client).
+ */
+export async function openReadOnly(root: string, env: NodeJS.ProcessEnv, reason: string): Promise<InProcessChannel> {
+  const config = resolveConfig(root, env);
+  const paths = repoPaths(config.root);
+  return serveInProcess(config, paths, null, reason);
+}
+
+async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: LockHandle | null, readOnly: string | null = null): Promise<InProcessChannel> {
+  const log = readOnly !== null ? pino({ level: 'silent' }) : createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes).child({ mode: 'no-daemon' });
   const store = new SessionStore(paths);
-  await prepareRepoAtStart(paths, store, log);
+  if (readOnly === null) await prepareRepoAtStart(paths, store, log);
   const work = new IdleTimer(0, () => undefined);
   const ctx: DaemonContext = {
     config, paths, log, store, index: new SessionIndex(store, paths.root), events: new DaemonEvents(), live: null,
     locks: new KeyedMutex(), instanceId: randomHex(16), startedAt: new Date(), socketPath: 'in-process', lastExitReason: null,
     connections: () => 1,
     requestShutdown: () => undefined,
+    readOnly,
   };
   const toServer = new PassThrough();
   const toClient = new PassThrough();
@@ -103,7 +116,7 @@ async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: Lock
         conn.dispose();
         toServer.end();
         toClient.end();
-        lock.releaseSync();
+        lock?.releaseSync();
         log.flush();
       })();
       return closing;

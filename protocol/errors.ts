@@ -146,5 +146,5 @@ export function describeFsError(err: unknown): { name: 'FileSystem'; message: st
   const syscall = typeof e.syscall === 'string' ? e.syscall : '';
   const verb = /^(read|scandir|lstat|stat|access)$/.test(syscall) ? 'read' : syscall === 'open' ? 'open' : 'write';
   const where = file ? `${verb} ${file}` : `${verb} a file`;
-  return { name: 'FileSystem', message: `orch could not ${where}: ${cause} (${e.code}).`, details: { file, errno: e.code } };
+  return { name: 'FileSystem', message: `Could not ${where}: ${cause} (${e.code}).`, details: { file, errno: e.code } };
 }
