@@ -4,7 +4,7 @@
  * requests are rejected only by dispose(), so onClose calls it: a killed daemon gives an error,
  * never a hang. The same handshake runs over the in-memory streams of no-daemon mode.
  */
-import { readFileSync } from 'node:fs';
+import { readFileNoFollowSync } from '../protocol/safe-fs.js';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import {
@@ -40,7 +40,8 @@ export interface RegistrationInfo {
 
 export function readRegistrationFile(daemonJson: string): RegistrationInfo | null {
   try {
-    const reg = JSON.parse(readFileSync(daemonJson, 'utf8')) as RegistrationInfo;
+    // Never through a link: a planted daemon.json could name any socket.
+    const reg = JSON.parse(readFileNoFollowSync(daemonJson)) as RegistrationInfo;
     return typeof reg.socketPath === 'string' ? reg : null;
   } catch {
     return null;
