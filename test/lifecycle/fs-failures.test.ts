@@ -10,7 +10,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { orch, orchJson, useTempRepos } from '../helpers/lifecycle.js';
 import { ORCH_CLI, orchEnv } from '../helpers/run-orch.js';
@@ -49,6 +49,28 @@ function inNamespace(root: string, script: string): Record<string, string> {
     else if (name) sections[name] += line + '\n';
   }
   return sections;
+}
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+const otherUserSkip = !isRoot ? 'the tests do not run as root' : !hasSetpriv ? 'setpriv is not installed' : null;
+const asOtherUser = otherUserSkip ? test.skip : test;
+
+/** Runs the built CLI as uid/gid 65534 (nobody) in `cwd`. */
+function orchAsNobody(args: string[], cwd: string, cacheDir: string) {
+  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, ORCH_CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...orchEnv({ ORCH_DAEMON: '1' }), ORCH_CACHE_DIR: cacheDir, HOME: cacheDir },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every file below `dir` with its bytes' hash. */
+function hashes(dir: string): string {
+  return spawnSync('sh', ['-c', 'find . -type f | sort | xargs sha256sum'], { cwd: dir, encoding: 'utf8' }).stdout;
 }
 
 const HASH_SESSION = 'for f in .orchestrator/sessions/*/*; do [ -f "$f" ] && sha256sum "$f"; done; ls .orchestrator/sessions';
@@ -111,6 +133,33 @@ exit 0`,
     expect(out.inprocess).toMatch(/read-only.*\(EROFS\)/);
     expect(out.inprocess).toContain('rc=1');
     expect(out.after?.trim()).toBe(out.before?.trim());
+  });
+
+  asOtherUser('with .orchestrator/ not writable for the user (chmod -R a-w), read commands work and say so; a change names the permission problem', async () => {
+    const r = repo();
+    expect((await orch(['start', 'Permission test'], r.root)).code).toBe(0);
+    expect((await orch(['daemon', 'stop'], r.root)).code).toBe(0);
+    const orchDir = join(r.root, '.orchestrator');
+    chmodSync(r.root, 0o755);
+    spawnSync('chmod', ['-R', 'a-w', orchDir]);
+    const cache = mkdtempSync('/tmp/orch-nobody-');
+    chownSync(cache, NOBODY, NOBODY);
+    try {
+      const before = hashes(orchDir);
+      for (const c of ['status', 'sessions', 'log', 'checkpoints']) {
+        const res = orchAsNobody([c], r.root, cache);
+        expect({ c, code: res.code }).toEqual({ c, code: 0 });
+        expect(res.stderr).toMatch(/is not writable for you \(EACCES\), so no daemon can start there: orch read the files directly and wrote nothing/);
+      }
+      expect(orchAsNobody(['status'], r.root, cache).stdout).toContain('Permission test');
+      const change = orchAsNobody(['complete', 'clarify_requirements'], r.root, cache);
+      expect(change.code).toBe(1);
+      expect(change.stderr).toMatch(/Could not \w+ \S+\.orchestrator\/\S+: permission denied.*\(EACCES\)/);
+      expect(hashes(orchDir)).toBe(before);
+    } finally {
+      spawnSync('chmod', ['-R', 'u+w', orchDir]);
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   test('--workflow naming a folder says it is a folder (exit 2), not an internal error', async () => {
