@@ -27,6 +27,11 @@ export async function reconcileLocked(ctx: DaemonContext, id: string, state: Wor
   return warning;
 }
 
+/** After a failed save: look again on the next load (the log may not have been cut back). */
+export function forgetReconciled(ctx: DaemonContext, id: string): void {
+  checked.get(ctx)?.delete(id);
+}
+
 /** For readers that do not hold the mutex: takes it only the first time a session is seen. */
 export async function reconcileUnlocked(ctx: DaemonContext, id: string, state: () => Promise<WorkflowState | null>): Promise<string | null> {
   if (doneFor(ctx).has(id)) return null;

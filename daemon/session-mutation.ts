@@ -11,7 +11,7 @@ import { buildStatusView } from './engine/status-view.js';
 import { OrchError } from './errors.js';
 import { adoptLegacyForChange, takeAdoptionNotes } from './legacy/adopt.js';
 import { resolveSession, setCurrent } from './session-service.js';
-import { reconcileLocked } from './log-reconcile.js';
+import { forgetReconciled, reconcileLocked } from './log-reconcile.js';
 import { loadSessionState, saveSessionState, type LoadedState } from './state-io.js';
 
 /**
@@ -136,6 +136,7 @@ async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Prom
     try {
       savedAt = (await saveSessionState(ctx.store, id, state, events)).updated_at;
     } catch (err) {
+      forgetReconciled(ctx, id);
       // Nothing of this batch is on disk: no change in it may be acknowledged.
       applied.forEach((a) => a.item.reject(a.result ? err : a.error));
       return;

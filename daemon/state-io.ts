@@ -159,7 +159,9 @@ export async function truncateLog(path: string, size: number): Promise<void> {
  * A failure in 3 or 4 cuts the log back at once. A crash between 3 and 4 (kill -9) leaves log
  * lines that state.json does not reflect, for a change nobody was told succeeded: the next writer
  * to load the session finds them through the record of step 2 (a log longer than recorded while
- * state.json is older than recorded) and moves them aside ({@link reconcileLog}). The log goes
+ * state.json is older than recorded) and moves them aside ({@link reconcileLog}). The record in
+ * meta.json is a cache write (atomic, not fsynced): it survives a killed process, the case at
+ * hand; after a power cut it may be lost, and then such lines would stay. The log goes
  * first because its lines can be identified and set aside afterwards, whereas a state.json
  * written without its events could not be told apart from one edited by hand.
  */
@@ -222,7 +224,9 @@ export async function reconcileLog(store: SessionStore, root: string, id: string
   const stateAt = Date.parse(state.updated_at);
   const meantAt = Date.parse(pending.state_updated_at);
   // A state.json as new as the recorded one (or newer: the Python tool saved since) is consistent.
-  if (!Number.isFinite(stateAt) || !Number.isFinite(meantAt) || stateAt >= meantAt) return null;
+  // Both are written in one format, so within one millisecond the text orders them.
+  if (state.updated_at === pending.state_updated_at || !Number.isFinite(stateAt) || !Number.isFinite(meantAt)) return null;
+  if (stateAt > meantAt || (stateAt === meantAt && state.updated_at > pending.state_updated_at)) return null;
   const handle = await openNoFollow(sp.log, constants.O_RDONLY);
   let tail: Buffer;
   try {
