@@ -10,7 +10,9 @@ import type { LogEventView, LogReadParams, LogReadResult } from '../protocol/wor
 import type { DaemonContext } from './context.js';
 import { OrchError } from './errors.js';
 import { hasLegacyState, isAdoptedSession, withLegacyEvents } from './legacy/legacy-history.js';
+import { reconcileUnlocked } from './log-reconcile.js';
 import { resolveSession } from './session-service.js';
+import { loadSessionState } from './state-io.js';
 
 export const DEFAULT_LOG_LIMIT = 20;
 export const MAX_LOG_LIMIT = 10_000;
@@ -109,8 +111,11 @@ export async function readLog(ctx: DaemonContext, p: LogReadParams): Promise<Log
     if (!(await hasLegacyState(ctx))) return { sessionId: null, source: 'session', events: [], skippedLines: 0 };
     return { sessionId: null, source: 'legacy', ...(await withLegacyEvents(ctx, [], limit)) };
   }
+  // Lines a crash left without their state change are set aside (and named) before reading.
+  const reconciled = await reconcileUnlocked(ctx, id, async () => (await loadSessionState(ctx.store, ctx.paths.root, id))?.state ?? null).catch(() => null);
+  const warnings = reconciled ? { warnings: [reconciled] } : {};
   const own = await tailEvents(ctx.store.pathsFor(id).log, limit);
-  if (!(await isAdoptedSession(ctx, id))) return { sessionId: id, source: 'session', ...own };
+  if (!(await isAdoptedSession(ctx, id))) return { sessionId: id, source: 'session', ...own, ...warnings };
   const merged = await withLegacyEvents(ctx, own.events, limit);
-  return { sessionId: id, source: 'session', events: merged.events, skippedLines: own.skippedLines + merged.skippedLines };
+  return { sessionId: id, source: 'session', events: merged.events, skippedLines: own.skippedLines + merged.skippedLines, ...warnings };
 }

@@ -45,6 +45,7 @@ Example:
     const conn = await ctx.connect({ readOnly: true });
     const result = await conn.sendRequest(LogReadRequest, { sessionId, limit });
     ctx.out.document(result);
+    for (const w of result.warnings ?? []) ctx.out.warn(w);
     if (result.skippedLines > 0) ctx.out.warn(`${result.skippedLines} malformed line(s) of the log were skipped.`);
     if (result.sessionId === null) ctx.out.text('No workflow has been started in this repository; start one with orch start "<task>".');
     else if (result.events.length === 0) ctx.out.text('No events.');

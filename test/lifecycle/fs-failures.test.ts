@@ -199,6 +199,18 @@ exit 0`,
     expect(again.json.warnings.join('\n')).not.toMatch(/never reached state\.json/);
   });
 
+  test('after such a kill, orch log does not show the unapplied event and says where it went', async () => {
+    const r = repo();
+    const { json: started } = await orchJson(['start', 'Crash log test'], r.root);
+    expect((await orch(['daemon', 'stop'], r.root)).code).toBe(0);
+    expect((await orch(['complete', 'clarify_requirements'], r.root, { ORCH_TEST_CRASH_AFTER: 'log' })).code).toBe(3);
+    const log = await orchJson(['log'], r.root);
+    expect(log.code).toBe(0);
+    expect(log.json.sessionId).toBe(started.sessionId);
+    expect(log.json.events.map((e: { event_type: string }) => e.event_type)).not.toContain('item_completed');
+    expect(log.json.warnings.join('\n')).toMatch(/never reached state\.json.*moved to/);
+  });
+
   test('each file-system errno is one sentence naming the file and the cause, from the one error table', async () => {
     const { describeFsError, exitCodeFor, OrchErrorCode } = await import('../../protocol/errors.js');
     const cases: [string, RegExp][] = [
