@@ -91,9 +91,17 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
     env,
     cwd,
     paths: getPaths,
-    async connect() {
+    async connect(opts) {
       // No-daemon mode (ORCH_DAEMON=0, or CI): a running daemon if there is one, else in-process.
-      const { connectWithoutDaemon, isDaemonDisabled } = await import('./no-daemon.js');
+      const { connectReadOnly, connectWithoutDaemon, isDaemonDisabled } = await import('./no-daemon.js');
+      if (opts?.readOnly && connection === null) {
+        const ro = await connectReadOnly(getPaths(), env);
+        if (ro) {
+          connection = ro.connection;
+          if (ro.reason) out.notice(ro.reason);
+          return connection.conn;
+        }
+      }
       if (isDaemonDisabled(env)) {
         connection ??= await connectWithoutDaemon(getPaths(), env, io.stderr);
         return connection.conn;

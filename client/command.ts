@@ -27,8 +27,12 @@ export interface CommandContext {
   cwd: string;
   /** Repository paths (the root is found on first use). */
   paths(): RepoPaths;
-  /** A connection to the daemon, starting it when none runs. */
-  connect(): Promise<MessageConnection>;
+  /**
+   * A connection to the daemon, starting it when none runs. `readOnly: true` (status, sessions,
+   * log, checkpoints): where `.orchestrator/` cannot be written, the files are read in-process
+   * instead, writing nothing, with a warning saying so.
+   */
+  connect(opts?: { readOnly?: boolean }): Promise<MessageConnection>;
   /** A connection only if a daemon already runs. */
   connectIfRunning(): Promise<MessageConnection | null>;
   /** `--session`, else `ORCH_SESSION`, else undefined (the repo's `current`). */

@@ -4,7 +4,7 @@
  * requests are rejected only by dispose(), so onClose calls it: a killed daemon gives an error,
  * never a hang. The same handshake runs over the in-memory streams of no-daemon mode.
  */
-import { readFileSync } from 'node:fs';
+import { readFileNoFollowSync } from '../protocol/node/safe-fs.js';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import {
@@ -35,7 +35,8 @@ export type RegistrationInfo = DaemonRegistration;
 
 export function readRegistrationFile(daemonJson: string): RegistrationInfo | null {
   try {
-    return asRegistration(JSON.parse(readFileSync(daemonJson, 'utf8')));
+    // Never through a link: a planted daemon.json could name any socket.
+    return asRegistration(JSON.parse(readFileNoFollowSync(daemonJson)));
   } catch {
     return null;
   }

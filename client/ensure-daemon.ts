@@ -4,7 +4,7 @@
  * registration with backoff until a deadline, and on failure shows why the daemon died.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ResponseError } from 'vscode-jsonrpc/node.js';
 import { DaemonShutdownRequest } from '../protocol/daemon.js';
@@ -12,6 +12,7 @@ import { OrchErrorCode } from '../protocol/errors.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RepoPaths } from '../protocol/node/paths.js';
 import { isProcessRunning } from '../protocol/node/process.js';
+import { assertNoLinks, mkdirNoFollow, openNoFollowSync, UnsafePathError } from '../protocol/node/safe-fs.js';
 import { connectSocket, isRefusal, readRegistrationFile, type DaemonConnection } from './connect.js';
 import { unavailableError } from './errors.js';
 
@@ -43,7 +44,14 @@ export async function connectExisting(paths: RepoPaths): Promise<DaemonConnectio
 /** What the daemon wrote to `file` after byte `from` (its own start-up output), last lines only. */
 function outputSince(file: string, from: number, lines = 5): string {
   try {
-    const text = readFileSync(file).subarray(from).toString('utf8');
+    const fd = openNoFollowSync(file, constants.O_RDONLY);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const text = bytes.subarray(from).toString('utf8');
     return text.trimEnd().split('\n').slice(-lines).join('\n').replace(/\.$/, '');
   } catch {
     return '';
@@ -52,23 +60,23 @@ function outputSince(file: string, from: number, lines = 5): string {
 
 function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | undefined): { exitCode: () => number | null; output: () => string } {
   try {
-    mkdirSync(paths.orchDir, { recursive: true });
+    mkdirNoFollow(paths.orchDir);
+    // A link planted in place of a file the daemon writes is refused here, before anything runs,
+    // with the path and the fix (protocol/safe-fs.ts); the daemon checks again when it opens them.
+    for (const file of [paths.daemonLog, paths.daemonJson, paths.daemonLock, paths.daemonExit, paths.daemonOut]) assertNoLinks(file);
   } catch (err) {
+    if (err instanceof UnsafePathError) throw err;
     throw unavailableError(`Cannot create ${paths.orchDir} for the daemon: ${(err as Error).message}.`);
   }
-  let flags = 'a';
+  // Appended to, or started afresh (O_TRUNC) once over its cap; never through a link.
+  let truncate = false;
   try {
-    if (statSync(paths.daemonOut).size > DAEMON_OUT_MAX_BYTES) flags = 'w';
+    truncate = lstatSync(paths.daemonOut).size > DAEMON_OUT_MAX_BYTES;
   } catch {
     // first start
   }
-  const out = openSync(paths.daemonOut, flags, 0o600);
-  let from = 0;
-  try {
-    from = statSync(paths.daemonOut).size;
-  } catch {
-    // just created
-  }
+  const out = openNoFollowSync(paths.daemonOut, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | (truncate ? constants.O_TRUNC : 0), 0o600);
+  const from = fstatSync(out).size;
   const args = [DAEMON_MAIN, '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/', env });
   closeSync(out);

@@ -4,8 +4,9 @@
  * daemon/ never import each other), over in-memory streams, holding the repo's single-writer lock
  * for its duration. A live daemon is the single writer, so when one runs the command talks to it.
  */
+import { accessSync, constants, existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { type OrchErrorName } from '../protocol/errors.js';
+import { describeFsError, exitCodeFor, type OrchErrorName } from '../protocol/errors.js';
 import type { RepoPaths } from '../protocol/node/paths.js';
 import { connectStreams, type DaemonConnection } from './connect.js';
 import { connectExisting, isMismatch, replaceIncompatible } from './ensure-daemon.js';
@@ -20,6 +21,7 @@ export interface InProcessModule {
     | { kind: 'opened'; channel: { readonly input: Readable; readonly output: Writable; close(): Promise<void> } }
     | { kind: 'daemon'; pid: number }
   >;
+  openReadOnly(root: string, env: NodeJS.ProcessEnv, reason: string): Promise<{ readonly input: Readable; readonly output: Writable; close(): Promise<void> }>;
 }
 
 const INPROCESS_URL = new URL('../daemon/runtime/in-process.js', import.meta.url).href;
@@ -40,7 +42,49 @@ function fromDaemonError(err: unknown): unknown {
   if (e && typeof e.errorName === 'string' && typeof e.message === 'string') {
     return new CliError(e.message, e.errorName as OrchErrorName, e.details);
   }
-  return err;
+  const fs = describeFsError(err);
+  return fs ? new CliError(fs.message, fs.name, fs.details) : err;
+}
+
+/**
+ * Why `.orchestrator/` (or, before it exists, the repository root) cannot be written — a read-only
+ * file system or folder, no permission — or null when it can.
+ */
+export function unwritableReason(paths: RepoPaths): string | null {
+  const target = existsSync(paths.orchDir) ? paths.orchDir : paths.root;
+  try {
+    accessSync(target, constants.W_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return `${target} is on a read-only file system`;
+    if (code === 'EACCES' || code === 'EPERM') return `${target} is not writable for you (${code})`;
+    return null;
+  }
+}
+
+/**
+ * For read commands: when `.orchestrator/` cannot be written and no daemon runs (none could
+ * start), reads the files in-process, writing nothing. Null when the normal path applies.
+ */
+export async function connectReadOnly(paths: RepoPaths, env: NodeJS.ProcessEnv): Promise<{ connection: DaemonConnection; reason: string | null } | null> {
+  const reason = unwritableReason(paths);
+  if (reason === null) return null;
+  try {
+    const existing = await connectExisting(paths);
+    if (existing) return { connection: existing, reason: null };
+  } catch {
+    return null;
+  }
+  const mod = (await import(INPROCESS_URL)) as InProcessModule;
+  let channel;
+  try {
+    channel = await mod.openReadOnly(paths.root, env, reason);
+  } catch (err) {
+    throw fromDaemonError(err);
+  }
+  const connection = await connectStreams(channel.input, channel.output, () => void channel.close());
+  return { connection, reason: `${reason}, so no daemon can start there: orch read the files directly and wrote nothing.` };
 }
 
 /** Waited for a daemon that holds the lock but did not answer yet (starting, or draining). */

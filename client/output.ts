@@ -4,7 +4,7 @@
  * `{"error": …}` document under `--json`, and map to an exit code.
  */
 import { ResponseError } from 'vscode-jsonrpc/node.js';
-import { ExitCode, errorNameFor, exitCodeFor, isOrchErrorData } from '../protocol/errors.js';
+import { describeFsError, ExitCode, errorNameFor, exitCodeFor, isOrchErrorData, OrchErrorCode, type OrchErrorName } from '../protocol/errors.js';
 import { CliError } from './errors.js';
 
 export interface Io {
@@ -13,6 +13,9 @@ export interface Io {
 }
 
 export class Output {
+  /** Warnings about how the command ran (not part of the daemon's answer). */
+  private readonly notices: string[] = [];
+
   constructor(
     readonly io: Io,
     readonly json: boolean,
@@ -24,9 +27,24 @@ export class Output {
     if (!this.json) this.io.stdout(s.endsWith('\n') ? s : s + '\n');
   }
 
-  /** The one JSON document (only under --json). */
+  /** The one JSON document (only under --json); notices join its `warnings`. */
   document(value: unknown): void {
-    if (this.json) this.io.stdout(JSON.stringify(value, null, 2) + '\n');
+    if (!this.json) return;
+    let doc = value;
+    if (this.notices.length > 0 && doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
+      const own = (doc as { warnings?: unknown }).warnings;
+      doc = { ...doc, warnings: [...this.notices, ...(Array.isArray(own) ? own : [])] };
+    } else if (this.notices.length > 0) {
+      // A list has no place for warnings: they go to stderr, stdout stays one document.
+      for (const n of this.notices) this.io.stderr(`orch: warning: ${n}\n`);
+    }
+    this.io.stdout(JSON.stringify(doc, null, 2) + '\n');
+  }
+
+  /** A warning about how the command ran: on stderr now, and in the JSON document's `warnings`. */
+  notice(message: string): void {
+    this.notices.push(message);
+    this.warn(message);
   }
 
   /** A warning on stderr in human mode; JSON callers get warnings inside the document. */
@@ -80,6 +98,14 @@ function describeError(err: unknown): ErrorDescription {
     // Transport errors (connection closed, pending request rejected): the daemon went away.
     return { code: err.code, name: 'DaemonUnavailable', message: `The daemon stopped answering (${err.message}); run the command again.`, exit: ExitCode.Unavailable };
   }
+  // Errors of the shared protocol code the client runs itself (a refused link, an errno).
+  const named = err as { errorName?: unknown; message?: unknown; details?: unknown } | null;
+  if (named && typeof named.errorName === 'string' && named.errorName in OrchErrorCode && typeof named.message === 'string') {
+    const name = named.errorName as OrchErrorName;
+    return { code: OrchErrorCode[name], name, message: named.message, details: named.details, exit: exitCodeFor(name) };
+  }
+  const fs = describeFsError(err);
+  if (fs) return { code: OrchErrorCode.FileSystem, name: fs.name, message: fs.message, details: fs.details, exit: exitCodeFor(fs.name) };
   const message = err instanceof Error ? err.message : String(err);
   if (/Connection (is )?(closed|disposed)|ECONNRESET|EPIPE/i.test(message)) {
     return { code: null, name: 'DaemonUnavailable', message: `The daemon stopped answering (${message}); run the command again.`, exit: ExitCode.Unavailable };

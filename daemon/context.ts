@@ -33,6 +33,13 @@ export interface DaemonContext {
   readonly events: DaemonEvents;
   /** Per-session mutexes, plus the key `repo` for repo-level files. */
   readonly locks: KeyedMutex;
+  /** Sessions whose log was already checked for lines a crash left without their state change. */
+  readonly reconciled: Set<string>;
+  /**
+   * Set (to the reason) when `.orchestrator/` cannot be written (a read-only file system or
+   * folder): read commands are served without writing anything, and say so.
+   */
+  readonly readOnly: string | null;
   /** Changes waiting for a session's mutex (group commit). */
   readonly commits: CommitQueues;
   /** Live updates (subscriptions and file watching); null without a daemon. */
@@ -57,6 +64,8 @@ export interface ContextOptions {
   log: Logger;
   /** `daemon`: with live updates; `in-process`: one command run without a daemon. */
   mode: 'daemon' | 'in-process';
+  /** Why nothing may be written (read-only file system or folder); null normally. */
+  readOnly?: string | null;
   socketPath: string;
   lastExitReason: string | null;
   /** What the process around the context provides. */
@@ -78,6 +87,8 @@ export function createDaemonContext(o: ContextOptions): DaemonContext {
   return {
     config: o.config, paths: o.paths, log: o.log, store, states, index, legacy, events, locks, live,
     commits: new CommitQueues(),
+    reconciled: new Set<string>(),
+    readOnly: o.readOnly ?? null,
     instanceId: randomHex(16), startedAt: new Date(), socketPath: o.socketPath, lastExitReason: o.lastExitReason,
     connections: () => o.runtime.connections(),
     bufferedBytes: () => o.runtime.bufferedBytes?.() ?? 0,

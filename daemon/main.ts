@@ -4,6 +4,7 @@
  * with side effects at import time. Started detached by the client; stdout/stderr go to
  * `.orchestrator/daemon.out`.
  */
+import { describeFsError } from '../protocol/errors.js';
 import { findRepoRoot } from '../protocol/node/paths.js';
 import { resolveConfig } from './runtime/config.js';
 import { startDaemon, type DaemonHandle } from './runtime/start-daemon.js';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`orch daemon: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  const why = describeFsError(err)?.message ?? (err instanceof Error ? err.message : String(err));
+  process.stderr.write(`orch daemon: failed to start: ${why}\n`);
   process.exit(1);
 });

@@ -34,6 +34,10 @@ export const OrchErrorCode = {
   RepoMismatch: 1202,
   /** A filesystem lock was not acquired by its deadline. */
   LockTimeout: 1203,
+  /** A symbolic link (or a file where a folder must be) inside `.orchestrator/`: refused, nothing written. */
+  UnsafePath: 1204,
+  /** The file system refused a read or write: disk full, read-only, permission denied, immutable file, a folder where a file was expected. */
+  FileSystem: 1205,
   /** The daemon speaks another protocol version. */
   ProtocolMismatch: 1300,
   /** The daemon is shutting down; retry and a new daemon will answer. */
@@ -89,6 +93,8 @@ const EXIT_BY_NAME: Record<OrchErrorName, number> = {
   StateCorrupt: ExitCode.Refused,
   RepoMismatch: ExitCode.Refused,
   LockTimeout: ExitCode.Refused,
+  UnsafePath: ExitCode.Refused,
+  FileSystem: ExitCode.Refused,
   ProtocolMismatch: ExitCode.Unavailable,
   ShuttingDown: ExitCode.Unavailable,
   DaemonUnavailable: ExitCode.Unavailable,
@@ -120,4 +126,34 @@ export function isOrchErrorData(value: unknown): value is OrchErrorData {
     typeof (value as { name?: unknown }).name === 'string' &&
     (value as { name: string }).name in OrchErrorCode
   );
+}
+
+/** What the user should know about each errno orch treats as the user's situation, not a bug. */
+const ERRNO_CAUSES: Record<string, string> = {
+  ENOSPC: 'the disk is full; free some space and run the command again',
+  EDQUOT: 'the disk quota is used up; free some space and run the command again',
+  EROFS: 'the file system is read-only; remount it read-write (read-only commands such as orch status still work)',
+  EACCES: 'permission denied; check the owner and mode of the file and its folder (ls -l)',
+  EPERM: 'the operation is not permitted; the file may be immutable (lsattr; chattr -i) or owned by someone else',
+  EISDIR: 'it is a folder, not a file; name a file instead',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EMFILE: 'too many files are open; close some programs and run the command again',
+  ENFILE: 'too many files are open; close some programs and run the command again',
+  EIO: 'the device reported an input/output error; check the disk',
+};
+
+/**
+ * The one place that turns an errno error (ENOSPC, EROFS, EACCES, EPERM, EISDIR, …) into a sentence
+ * naming the file and the cause, with the `FileSystem` error name. Null for anything else (a bug).
+ */
+export function describeFsError(err: unknown): { name: 'FileSystem'; message: string; details: { file: string | null; errno: string } } | null {
+  const e = err as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown } | null;
+  if (!e || typeof e.code !== 'string') return null;
+  const cause = ERRNO_CAUSES[e.code];
+  if (cause === undefined) return null;
+  const file = typeof e.path === 'string' ? e.path : null;
+  const syscall = typeof e.syscall === 'string' ? e.syscall : '';
+  const verb = /^(read|scandir|lstat|stat|access)$/.test(syscall) ? 'read' : syscall === 'open' ? 'open' : 'write';
+  const where = file ? `${verb} ${file}` : `${verb} a file`;
+  return { name: 'FileSystem', message: `Could not ${where}: ${cause} (${e.code}).`, details: { file, errno: e.code } };
 }

@@ -104,6 +104,8 @@ export interface LogReadResult {
    * collect `events` (the log is read from its end, so earlier bad lines are not counted).
    */
   skippedLines: number;
+  /** Notes about the log, e.g. lines of a change a crash left unapplied that were moved aside. */
+  warnings?: string[];
 }
 /** Reads the last events of a session's log. Fails with `SessionNotFound`, `InvalidArgument` (limit over 10000). */
 export const LogReadRequest = new RequestType<LogReadParams, LogReadResult, OrchErrorData>('log/read');

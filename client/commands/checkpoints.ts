@@ -26,7 +26,7 @@ Example:
   async run(ctx) {
     if (ctx.positionals.length > 0) throw usageError('orch checkpoints takes no arguments.');
     const sessionId = ctx.sessionId();
-    const conn = await ctx.connect();
+    const conn = await ctx.connect({ readOnly: true });
     const result = await conn.sendRequest(CheckpointListRequest, { sessionId });
     ctx.out.document(result);
     for (const w of result.warnings) ctx.out.warn(w);

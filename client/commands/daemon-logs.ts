@@ -3,7 +3,8 @@
  * only read here (the daemon is its only writer). `-f` keeps printing what is appended, across a
  * rotation to `daemon.log.1`, until interrupted.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, readSync } from 'node:fs';
+import { openNoFollowSync, readFileNoFollowSync } from '../../protocol/node/safe-fs.js';
 import type { CommandContext } from '../command.js';
 import { echo, usageError } from '../errors.js';
 
@@ -39,14 +40,14 @@ export function formatLogLine(line: string): string {
 function readFrom(path: string, offset: number): { text: string; size: number; ino: number } | null {
   let st;
   try {
-    st = statSync(path);
+    st = lstatSync(path);
   } catch {
     return null;
   }
   const start = st.size < offset ? 0 : offset;
   const length = st.size - start;
   if (length <= 0) return { text: '', size: st.size, ino: st.ino };
-  const fd = openSync(path, 'r');
+  const fd = openNoFollowSync(path, constants.O_RDONLY);
   try {
     const buf = Buffer.alloc(length);
     const n = readSync(fd, buf, 0, length, start);
@@ -104,7 +105,7 @@ export async function logs(ctx: CommandContext): Promise<number> {
   if (isFollow && ctx.values.json === true) throw usageError('orch daemon logs -f prints a stream; it cannot be combined with --json.');
   let text = '';
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileNoFollowSync(path);
   } catch {
     if (!isFollow) {
       ctx.out.document({ path, entries: [] });
@@ -129,7 +130,7 @@ export async function logs(ctx: CommandContext): Promise<number> {
   if (!isFollow) return 0;
   let ino = -1;
   try {
-    ino = statSync(path).ino;
+    ino = lstatSync(path).ino;
   } catch {
     // not created yet: the first file that appears is followed from its start
   }

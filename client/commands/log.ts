@@ -42,9 +42,10 @@ Example:
     if (ctx.positionals.length > 0) throw usageError('orch log takes no arguments; use -n N for the number of events.');
     const limit = parseCount(ctx.values.lines as string | undefined);
     const sessionId = ctx.sessionId();
-    const conn = await ctx.connect();
+    const conn = await ctx.connect({ readOnly: true });
     const result = await conn.sendRequest(LogReadRequest, { sessionId, limit });
     ctx.out.document(result);
+    for (const w of result.warnings ?? []) ctx.out.warn(w);
     if (result.skippedLines > 0) ctx.out.warn(`${result.skippedLines} malformed line(s) of the log were skipped.`);
     if (result.sessionId === null && result.source !== 'legacy') ctx.out.text('No workflow has been started in this repository; start one with orch start "<task>".');
     else if (result.events.length === 0) ctx.out.text('No events.');

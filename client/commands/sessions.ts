@@ -18,7 +18,7 @@ function row(s: SessionListEntry): string {
 }
 
 async function list(ctx: CommandContext): Promise<number> {
-  const conn = await ctx.connect();
+  const conn = await ctx.connect({ readOnly: true });
   const { sessions } = await conn.sendRequest(SessionListRequest, {});
   ctx.out.document(sessions);
   if (sessions.length === 0) ctx.out.text('No sessions yet. Start one with: orch start "<task>"');
@@ -51,7 +51,7 @@ Example:
     const verb = ctx.positionals[0] ?? 'list';
     if (verb === 'list') return list(ctx);
     if (verb === 'show') {
-      const conn = await ctx.connect();
+      const conn = await ctx.connect({ readOnly: true });
       const { session } = await conn.sendRequest(SessionShowRequest, { sessionId: needId(ctx, 'show') });
       ctx.out.document(session);
       ctx.out.text(

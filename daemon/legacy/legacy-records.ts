@@ -3,6 +3,7 @@
  * files. Lines and files that do not parse are skipped (and counted), as the Python readers did;
  * missing fields get defaults, since older versions wrote fewer of them.
  */
+import { readFileNoFollow } from '../../protocol/node/safe-fs.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeedbackEntry, FeedbackKind } from '../../protocol/feedback.js';
@@ -32,7 +33,8 @@ function strings(v: unknown): string[] {
 export async function readJsonLines(file: string): Promise<JsonLines> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Not through a link: what a link points at is outside what orch reads.
+    text = await readFileNoFollow(file);
   } catch {
     return { rows: [], skipped: 0 };
   }

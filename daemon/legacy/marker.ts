@@ -8,6 +8,7 @@ import type { RepoPaths } from '../../protocol/node/paths.js';
 import { isSessionId } from '../../protocol/node/paths.js';
 import { writeDurable } from '../store/durable-write.js';
 import type { LegacyFileHash } from './legacy-state.js';
+import { readFileNoFollow } from '../../protocol/node/safe-fs.js';
 
 /** The marker file's content (JSON, indent 2). */
 export interface MigrationMarker {
@@ -39,7 +40,7 @@ export interface MarkerInfo {
 export async function readMarker(paths: RepoPaths): Promise<MarkerInfo | null> {
   let text: string;
   try {
-    text = await readFile(paths.migrationMarker, 'utf8');
+    text = await readFileNoFollow(paths.migrationMarker);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return { sessionId: null, sha256: null };

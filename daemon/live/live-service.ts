@@ -69,7 +69,8 @@ export class LiveService {
     });
     this.workflowSignature = RepoWatcher.signature(this.ctx.paths.workflowYaml);
     await this.watcher.start();
-    const current = await this.ctx.store.readCurrent();
+    // A `current` planted as a link is refused where a request reads it, not here at start-up.
+    const current = await this.ctx.store.readCurrent().catch(() => null);
     if (current) this.watcher.watchClosely(current);
   }
 
@@ -96,7 +97,7 @@ export class LiveService {
   private async publishCreated(id: string): Promise<void> {
     if (this.hub.size === 0) return;
     const summary = await this.ctx.index.summary(id);
-    const current = await this.ctx.store.readCurrent();
+    const current = await this.ctx.store.readCurrent().catch(() => null);
     this.hub.publish({ kind: 'created', body: { sessionId: id, session: this.ctx.index.toEntry(id, summary, current) } });
   }
 

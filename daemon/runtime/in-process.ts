@@ -7,6 +7,7 @@
  * Side-effect free at import; the client never imports this statically (project references).
  */
 import { mkdir } from 'node:fs/promises';
+import { pino } from 'pino';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import { repoPaths, type RepoPaths } from '../../protocol/node/paths.js';
@@ -20,6 +21,7 @@ import { describeHolder, tryAcquire, type LockHandle } from './lock-file.js';
 import { createLogger } from './logger.js';
 import { SessionStore } from '../store/session-store.js';
 import { prepareRepoAtStart } from '../store/repo-repair.js';
+import { mkdirNoFollow } from '../../protocol/node/safe-fs.js';
 
 /** The client's side of an in-process command. */
 export interface InProcessChannel {
@@ -60,7 +62,7 @@ async function takeCliLock(paths: RepoPaths, config: DaemonConfig): Promise<Lock
 export async function openInProcess(root: string, env: NodeJS.ProcessEnv): Promise<InProcessOutcome> {
   const config = resolveConfig(root, env);
   const paths = repoPaths(config.root);
-  await mkdir(paths.orchDir, { recursive: true });
+  mkdirNoFollow(paths.orchDir);
   const lock = await takeCliLock(paths, config);
   if ('daemonPid' in lock) return { kind: 'daemon', pid: lock.daemonPid };
   try {
@@ -71,12 +73,23 @@ export async function openInProcess(root: string, env: NodeJS.ProcessEnv): Promi
   }
 }
 
-async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: LockHandle): Promise<InProcessChannel> {
-  const log = createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes).child({ mode: 'no-daemon' });
-  await prepareRepoAtStart(paths, new SessionStore(paths), log);
+/**
+ * For read commands where `.orchestrator/` cannot be written (a read-only file system or folder):
+ * the same handlers, with no lock, no log, no start-up cleanup, and `readOnly` set so nothing is
+ * repaired on the way. `reason` says why (shown by the client).
+ */
+export async function openReadOnly(root: string, env: NodeJS.ProcessEnv, reason: string): Promise<InProcessChannel> {
+  const config = resolveConfig(root, env);
+  const paths = repoPaths(config.root);
+  return serveInProcess(config, paths, null, reason);
+}
+
+async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: LockHandle | null, readOnly: string | null = null): Promise<InProcessChannel> {
+  const log = readOnly !== null ? pino({ level: 'silent' }) : createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes).child({ mode: 'no-daemon' });
+  if (readOnly === null) await prepareRepoAtStart(paths, new SessionStore(paths), log);
   const work = new IdleTimer(0, () => undefined);
   const ctx = createDaemonContext({
-    config, paths, log, mode: 'in-process', socketPath: 'in-process', lastExitReason: null,
+    config, paths, log, mode: 'in-process', socketPath: 'in-process', lastExitReason: null, readOnly,
     runtime: { connections: () => 1, requestShutdown: () => undefined },
   });
   const toServer = new PassThrough();
@@ -97,7 +110,7 @@ async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: Lock
         conn.dispose();
         toServer.end();
         toClient.end();
-        lock.releaseSync();
+        lock?.releaseSync();
         log.flush();
       })();
       return closing;

@@ -7,10 +7,11 @@
  * contenders can never both remove a lock and both win (the check-then-unlink race, npm/lockfile#4).
  */
 import { open, readFile, rm, stat } from 'node:fs/promises';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, constants } from 'node:fs';
 import { randomHex } from '../store/ids.js';
 import { OrchError } from '../errors.js';
 import { isProcessRunning, procStatFields } from '../../protocol/node/process.js';
+import { openNoFollow } from '../../protocol/node/safe-fs.js';
 
 export interface LockHolder {
   pid: number;
@@ -62,7 +63,7 @@ const TAKEOVER_MAX_AGE_MS = 2000;
 
 async function tryCreate(path: string, holder: LockHolder): Promise<boolean> {
   try {
-    const handle = await open(path, 'wx', 0o644);
+    const handle = await openNoFollow(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
     try {
       await handle.writeFile(JSON.stringify(holder));
       await handle.sync();

@@ -1,12 +1,15 @@
-import { renameSync, statSync } from 'node:fs';
+import { constants, fstatSync, lstatSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { mkdirNoFollow, openNoFollowSync } from '../../protocol/node/safe-fs.js';
 
 export type { Logger };
 
 /** Moves `dest` to `dest.1` (replacing an older `.1`) when it is larger than `maxBytes`. */
 export function rotateLogIfLarge(dest: string, maxBytes: number): boolean {
   try {
-    if (maxBytes <= 0 || statSync(dest).size <= maxBytes) return false;
+    const st = lstatSync(dest);
+    if (maxBytes <= 0 || st.isSymbolicLink() || st.size <= maxBytes) return false;
     renameSync(dest, `${dest}.1`);
     return true;
   } catch {
@@ -14,12 +17,14 @@ export function rotateLogIfLarge(dest: string, maxBytes: number): boolean {
   }
 }
 
-function sizeOf(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
+/**
+ * The log file opened for appending without following links (protocol/safe-fs.ts): a daemon.log
+ * planted as a link to another file is refused, never appended to. pino's own destination opens by
+ * name, so it is handed the descriptor instead.
+ */
+function openLog(dest: string): number {
+  mkdirNoFollow(dirname(dest));
+  return openNoFollowSync(dest, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
 }
 
 /**
@@ -32,14 +37,23 @@ function sizeOf(path: string): number {
 export function createLogger(dest: string, level: string, maxBytes = 0): Logger {
   rotateLogIfLarge(dest, maxBytes);
   // 0600: the log names tasks and items, which other local users have no business reading.
-  const boom = pino.destination({ dest, mkdir: true, sync: true, mode: 0o600 });
-  let size = sizeOf(dest);
+  let fd = openLog(dest);
+  let boom = pino.destination({ fd, sync: true });
+  let size = fstatSync(fd).size;
   const stream: DestinationStream & { flush(cb?: (err?: Error) => void): void } = {
     write(line: string) {
       boom.write(line);
       size += Buffer.byteLength(line);
       if (maxBytes > 0 && size > maxBytes && rotateLogIfLarge(dest, maxBytes)) {
-        boom.reopen();
+        try {
+          const next = openLog(dest);
+          boom.flushSync();
+          boom.end();
+          fd = next;
+          boom = pino.destination({ fd, sync: true });
+        } catch {
+          // a link planted meanwhile: keep writing to the rotated file rather than follow it
+        }
         size = 0;
       }
     },

@@ -5,6 +5,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { asRegistration, type DaemonRegistration } from '../../protocol/daemon.js';
 import { writeDurable } from '../store/durable-write.js';
+import { readFileNoFollow } from '../../protocol/node/safe-fs.js';
 
 export type Registration = DaemonRegistration;
 
@@ -14,7 +15,7 @@ export async function writeRegistration(path: string, reg: Registration): Promis
 
 export async function readRegistration(path: string): Promise<Registration | null> {
   try {
-    return asRegistration(JSON.parse(await readFile(path, 'utf8')));
+    return asRegistration(JSON.parse(await readFileNoFollow(path)));
   } catch {
     return null;
   }

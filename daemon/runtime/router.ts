@@ -3,14 +3,16 @@
  * schema declared in protocol/params.ts before its service runs, so services receive typed values
  * and never re-check shapes. Also the only place that builds ResponseErrors: an OrchError keeps
  * its code, message and details; params of the wrong shape are the spec's InvalidParams naming the
- * field; anything else is logged with its stack and answered as an internal error without it.
+ * field; a refused link and a file-system errno (ENOSPC, EROFS, EACCES, …) are named for the user;
+ * anything else is logged with its stack and answered as an internal error without it.
  *
  * A connection must say `daemon/hello` first: until it has, every other request is refused.
  */
 import { ErrorCodes, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node.js';
 import type { z } from 'zod';
 import { DaemonHelloRequest } from '../../protocol/daemon.js';
-import { OrchErrorCode, type OrchErrorData } from '../../protocol/errors.js';
+import { describeFsError, OrchErrorCode, type OrchErrorData } from '../../protocol/errors.js';
+import { UnsafePathError } from '../../protocol/node/safe-fs.js';
 import type { DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
 import type { Logger } from './logger.js';
@@ -71,6 +73,16 @@ export function describeParamsError(method: string, error: z.ZodError): string {
 export function toResponseError(err: unknown, method: string, log: Logger): ResponseError<OrchErrorData | undefined> {
   if (err instanceof OrchError) {
     return new ResponseError(OrchErrorCode[err.errorName], err.message, { name: err.errorName, details: err.details });
+  }
+  if (err instanceof UnsafePathError) {
+    log.warn({ file: err.file, method }, 'refused a symbolic link inside .orchestrator/');
+    return new ResponseError(OrchErrorCode.UnsafePath, err.message, { name: 'UnsafePath', details: err.details });
+  }
+  // Disk full, read-only, permission denied: the user's situation, named, not a bug.
+  const fs = describeFsError(err);
+  if (fs) {
+    log.warn({ err, method }, 'request failed on the file system');
+    return new ResponseError(OrchErrorCode.FileSystem, fs.message, { name: fs.name, details: fs.details });
   }
   log.error({ err, method }, 'request failed');
   return new ResponseError(OrchErrorCode.Internal, `orch failed internally while handling ${method}; the daemon log has the details.`, {

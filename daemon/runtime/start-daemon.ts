@@ -23,6 +23,7 @@ import { createSocketServer } from './socket-server.js';
 import { SessionStore } from '../store/session-store.js';
 import { checkSocketPathLength, prepareSocketDir } from './socket-dir.js';
 import { prepareRepoAtStart, previousExit, sweepSessionsInBackground } from '../store/repo-repair.js';
+import { mkdirNoFollow } from '../../protocol/node/safe-fs.js';
 
 export interface DaemonHandle {
   readonly socketPath: string;
@@ -36,12 +37,18 @@ export type StartOutcome = { kind: 'running'; handle: DaemonHandle } | { kind: '
 
 export async function startDaemon(config: DaemonConfig, env: NodeJS.ProcessEnv, logger?: Logger): Promise<StartOutcome> {
   const paths = repoPaths(config.root);
-  await mkdir(paths.orchDir, { recursive: true });
+  mkdirNoFollow(paths.orchDir);
   const taken = await takeDaemonLock(paths, config);
   if (!taken.ok) return { kind: 'already-running', holder: taken.holder };
   const { lock } = taken;
   // The log is opened (and rotated) only with the lock held, so a losing starter never touches it.
-  const log = logger ?? createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes);
+  let log: Logger;
+  try {
+    log = logger ?? createLogger(paths.daemonLog, config.logLevel, config.logMaxBytes);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   try {
     return { kind: 'running', handle: await serve(config, env, paths, log, lock) };
   } catch (err) {
@@ -91,7 +98,7 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
     onCountChange: (n) => idle.setConnections(n),
   });
 
-  await mkdir(paths.sessionsDir, { recursive: true });
+  mkdirNoFollow(paths.sessionsDir);
   await live.start();
   const socketIno = await bindSocket(sockets.server, socketPath);
   await writeRegistration(paths.daemonJson, {

@@ -6,7 +6,7 @@
  * fails instead of overwriting, and a crash never leaves half a checkpoint.
  */
 import { createHash, randomInt } from 'node:crypto';
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, realpath, stat, link, readdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isInside } from '../../protocol/node/paths.js';
 import type { CheckpointCreateParams, CheckpointCreateResult, CheckpointListParams, CheckpointListResult } from '../../protocol/workflow.js';
@@ -19,6 +19,8 @@ import { OrchError } from '../errors.js';
 import { latestCheckpointId, summaryOf, writeExclusiveDurable } from '../store/checkpoint-files.js';
 import { detectChangedFiles } from './changed-files.js';
 import { openForRead, requireSession, requireState } from './session-records.js';
+import { constants } from 'node:fs';
+import { assertNoLinks, assertNoLinksDir, mkdirNoFollow, openNoFollow, readFileNoFollow } from '../../protocol/node/safe-fs.js';
 
 const MAX_TEXT = 2000;
 const MAX_ENTRIES = 100;
@@ -108,7 +110,7 @@ export async function createCheckpoint(ctx: DaemonContext, p: CheckpointCreatePa
   return ctx.locks.runExclusive(id, async () => {
     const { state } = await requireState(ctx, id);
     // Sessions adopted from elsewhere may lack the folder.
-    await mkdir(dir, { recursive: true });
+    mkdirNoFollow(dir);
     const previous = await latestCheckpointId(dir);
     for (let attempt = 0; attempt < 20; attempt++) {
       const timestamp = utcOffset();

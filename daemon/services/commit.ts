@@ -12,6 +12,7 @@ import { buildStatusView } from '../engine/status-view.js';
 import { repoCopiedWarning } from '../store/repo-meta.js';
 import type { LoadedState } from '../store/state-file.js';
 import type { Op, Queued } from './commit-queues.js';
+import { forgetReconciled } from './log-reconcile.js';
 import { requireState } from './session-records.js';
 
 export { requireSession, requireState } from './session-records.js';
@@ -115,6 +116,7 @@ async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Prom
     try {
       savedAt = (await commit(ctx, id, def, state, events)).updated_at;
     } catch (err) {
+      forgetReconciled(ctx, id);
       // Nothing of this batch is on disk: no change in it may be acknowledged.
       applied.forEach((a) => a.item.reject(a.result ? err : a.error));
       return;

@@ -24,6 +24,7 @@ import { utcOffset } from '../engine/time.js';
 import { OrchError } from '../errors.js';
 import { labelOf } from '../legacy/legacy-state.js';
 import { openForRead, requireSession } from './session-records.js';
+import { mkdirNoFollow } from '../../protocol/node/safe-fs.js';
 
 /** Validates a kind from the wire; undefined means `fallback`. */
 export function checkKind(kind: unknown, fallback: FeedbackKind | undefined): FeedbackKind | undefined {
@@ -69,7 +70,7 @@ export async function addFeedback(ctx: DaemonContext, p: FeedbackAddParams): Pro
     const record: FeedbackRecord = { timestamp: utcOffset(), kind, text, session_id: id, workflow_id: workflowId, phase_id: phaseId };
     const file = feedbackFile(ctx, id, kind);
     // Sessions made by other tools (the Python migration script) may lack the folder.
-    await mkdir(ctx.store.pathsFor(id).feedback, { recursive: true });
+    mkdirNoFollow(ctx.store.pathsFor(id).feedback);
     await appendLines(file, [pythonDumps(record)]);
     ctx.log.info({ session: id, kind }, 'feedback recorded');
     return { sessionId: id, file: labelOf(ctx.paths, file), record, warnings: ctx.legacy.takeNotes(id) };

@@ -22,6 +22,7 @@ import { quarantinedCopy } from '../store/quarantine.js';
 import { repoCopiedWarning } from '../store/repo-meta.js';
 import type { LoadedState } from '../store/state-file.js';
 import { writeCurrent } from './current.js';
+import { reconcileLocked, reconcileUnlocked } from './log-reconcile.js';
 
 /** A session as reads see it. */
 export interface SessionRecords {
@@ -30,7 +31,7 @@ export interface SessionRecords {
   readonly source: StateSource;
   status(): Promise<SessionStatusResult>;
   /** The last `limit` events, oldest first. */
-  events(limit: number): Promise<{ events: LogEventView[]; skippedLines: number }>;
+  events(limit: number): Promise<{ events: LogEventView[]; skippedLines: number; warnings?: string[] }>;
   /** Checkpoints, oldest first, and one warning per unreadable file. */
   checkpoints(): Promise<{ checkpoints: CheckpointSummary[]; warnings: string[] }>;
   /** Feedback records of the given kinds (the legacy root files' first, as the old tool kept them there). */
@@ -117,6 +118,9 @@ export async function requireState(ctx: DaemonContext, id: string): Promise<Load
       sessionId: id,
     });
   }
+  // Callers hold the session's mutex: the first load also sets aside log lines a crash left.
+  const warning = await reconcileLocked(ctx, id, loaded.state);
+  if (warning) loaded.warnings.push(warning);
   return loaded;
 }
 
@@ -153,6 +157,8 @@ class StoredSession implements SessionRecords {
     const legacyWarning = await ctx.legacy.ignoredWarning(id);
     const copied = await repoCopiedWarning(ctx);
     const warnings = [...(copied ? [copied] : []), ...(legacyWarning ? [legacyWarning] : [])];
+    const reconciled = await reconcileUnlocked(ctx, id);
+    if (reconciled) warnings.push(reconciled);
     const loaded = await ctx.states.load(id);
     if (loaded === null) {
       const movedTo = await quarantinedCopy(ctx.store.pathsFor(id).state);
@@ -165,11 +171,14 @@ class StoredSession implements SessionRecords {
   }
 
   async events(limit: number) {
+    // Lines a crash left without their state change are set aside (and named) before reading.
+    const reconciled = await reconcileUnlocked(this.ctx, this.sessionId).catch(() => null);
+    const warnings = reconciled ? { warnings: [reconciled] } : {};
     const own = await tailEvents(this.ctx.store.pathsFor(this.sessionId).log, limit);
-    if (!this.adopted) return own;
+    if (!this.adopted) return { ...own, ...warnings };
     const legacy = await this.ctx.legacy.events(limit);
     const all = [...legacy.events, ...own.events];
-    return { events: limit > 0 ? all.slice(-limit) : [], skippedLines: own.skippedLines + legacy.skippedLines };
+    return { events: limit > 0 ? all.slice(-limit) : [], skippedLines: own.skippedLines + legacy.skippedLines, ...warnings };
   }
 
   async checkpoints() {

@@ -3,7 +3,7 @@
  * Mutations run under the session's mutex (and the repo mutex for `current` and meta.json);
  * reads take no lock and rely on atomic renames.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { isInside } from '../../protocol/node/paths.js';
@@ -54,6 +54,11 @@ export async function resolveWorkflowFile(ctx: DaemonContext, requested: string)
       file: requested,
     });
   }
+  if (statSync(real).isDirectory()) {
+    throw new OrchError('InvalidArgument', `${requested} is a folder, not a workflow file; name the YAML file itself, e.g. --workflow ${requested.replace(/\/$/, '')}/workflow.yaml.`, {
+      file: requested,
+    });
+  }
   return real;
 }
 
@@ -98,7 +103,13 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
       workflowYamlChecksum: wf.checksum,
       workflowId: newWorkflowId(),
     });
-    await ctx.locks.runExclusive(sessionId, () => ctx.states.save(sessionId, state, initialEvents(state)));
+    try {
+      await ctx.locks.runExclusive(sessionId, () => ctx.states.save(sessionId, state, initialEvents(state)));
+    } catch (err) {
+      // A session folder without its state would be listed as `unknown`: a failed start leaves none.
+      await ctx.store.remove(sessionId).catch((e: unknown) => ctx.log.warn({ err: e, session: sessionId }, 'could not remove a half-made session'));
+      throw err;
+    }
     ctx.events.emit('sessionCreated', { sessionId });
     await writeCurrent(ctx.store, ctx.events, sessionId);
     ctx.log.info({ session: sessionId, workflow: wf.path ?? 'bundled' }, 'session started');

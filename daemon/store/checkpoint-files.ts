@@ -3,11 +3,13 @@
  * read back tolerantly (an unreadable file is left out with a warning).
  */
 import { randomInt } from 'node:crypto';
-import { link, open, readdir, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, readdir, rm } from 'node:fs/promises';
+import { assertNoLinks, assertNoLinksDir, openNoFollow, readFileNoFollow } from '../../protocol/node/safe-fs.js';
 import { dirname, join, relative } from 'node:path';
 import type { CheckpointSummary } from '../../protocol/workflow.js';
 import type { Checkpoint } from '../engine/types.js';
-import { fsyncDir } from './durable-write.js';
+import { fsyncDir, withPath } from './durable-write.js';
 
 export const CHECKPOINT_FILE_RE = /^cp_.*\.json$/;
 
@@ -18,10 +20,14 @@ export const CHECKPOINT_FILE_RE = /^cp_.*\.json$/;
  */
 export async function writeExclusiveDurable(path: string, data: string): Promise<boolean> {
   const temp = `${path}.${randomInt(0, 2 ** 32)}`;
-  const handle = await open(temp, 'wx', 0o644);
+  assertNoLinks(path);
+  const handle = await openNoFollow(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
   try {
     await handle.writeFile(data, 'utf8');
     await handle.sync();
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw withPath(err, path);
   } finally {
     await handle.close();
   }
@@ -59,6 +65,7 @@ interface ReadResult {
 
 /** Every readable checkpoint of a folder, oldest first (by timestamp, then id). */
 export async function readCheckpoints(dir: string, root: string): Promise<ReadResult> {
+  assertNoLinksDir(dir, 'read');
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => CHECKPOINT_FILE_RE.test(n));
@@ -70,7 +77,7 @@ export async function readCheckpoints(dir: string, root: string): Promise<ReadRe
   for (const name of names) {
     const file = join(dir, name);
     try {
-      const cp = JSON.parse(await readFile(file, 'utf8')) as Checkpoint;
+      const cp = JSON.parse(await readFileNoFollow(file)) as Checkpoint;
       if (typeof cp?.checkpoint_id !== 'string' || typeof cp.timestamp !== 'string') throw new Error('it lacks checkpoint_id or timestamp');
       checkpoints.push({ cp, file });
     } catch (err) {
@@ -90,7 +97,7 @@ export async function latestCheckpointId(dir: string): Promise<string | null> {
   const names = (await readdir(dir)).filter((n) => CHECKPOINT_FILE_RE.test(n)).sort().reverse();
   for (const name of names) {
     try {
-      const cp = JSON.parse(await readFile(join(dir, name), 'utf8')) as Partial<Checkpoint>;
+      const cp = JSON.parse(await readFileNoFollow(join(dir, name))) as Partial<Checkpoint>;
       if (typeof cp?.checkpoint_id === 'string') return cp.checkpoint_id;
     } catch {
       // An unreadable file cannot be a parent; try the next newest.

@@ -6,6 +6,8 @@
  */
 import { open } from 'node:fs/promises';
 import type { LogEventView } from '../../protocol/workflow.js';
+import { constants } from 'node:fs';
+import { openNoFollow } from '../../protocol/node/safe-fs.js';
 
 const CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
@@ -62,7 +64,7 @@ export async function tailEvents(path: string, limit: number): Promise<TailResul
   const collector = new Collector(limit);
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await openNoFollow(path, constants.O_RDONLY);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events: [], skippedLines: 0 };
     throw err;

@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { fsyncDir } from './durable-write.js';
 import { parseLossless } from '../engine/pyjson.js';
 import { OrchError } from '../errors.js';
+import { assertNoLinks, readFileNoFollow } from '../../protocol/node/safe-fs.js';
 
 /** `20250102T030405.678Z`: sortable, no `:` (awkward in file names), and never ending in a digit. */
 function stamp(d: Date): string {
@@ -20,6 +21,7 @@ function stamp(d: Date): string {
  * `.orchestrator/`: the legacy tool's files in the repo root are never moved.
  */
 export async function quarantineFile(path: string, now = new Date()): Promise<string | null> {
+  assertNoLinks(path);
   for (let attempt = 0; attempt < 100; attempt++) {
     const target = `${path}.corrupt-${stamp(now)}${attempt === 0 ? '' : `-${attempt}`}`;
     try {
@@ -59,7 +61,7 @@ export async function parseOrQuarantine<T>(path: string, text: string, parse: ()
     return parse();
   } catch (err) {
     if (!(err instanceof OrchError) || err.errorName !== 'StateCorrupt' || parsesAsObject(text)) throw err;
-    const still = await readFile(path, 'utf8').catch(() => null);
+    const still = await readFileNoFollow(path).catch(() => null);
     const movedTo = still === text ? await quarantineFile(path) : null;
     if (movedTo === null) throw err;
     throw new OrchError(

@@ -9,6 +9,7 @@ import type { RepoPaths } from '../../protocol/node/paths.js';
 import { ORCH_VERSION } from '../../protocol/version.js';
 import { writeDurable } from './durable-write.js';
 import { utcOffset } from '../engine/time.js';
+import { readFileNoFollow } from '../../protocol/node/safe-fs.js';
 
 export type RepoMode = 'normal' | 'portable';
 
@@ -35,7 +36,7 @@ function gitRemote(root: string): Promise<string | null> {
 
 export async function readRepoMeta(paths: RepoPaths): Promise<RepoMeta | null> {
   try {
-    const parsed = JSON.parse(await readFile(paths.meta, 'utf8')) as Partial<RepoMeta>;
+    const parsed = JSON.parse(await readFileNoFollow(paths.meta)) as Partial<RepoMeta>;
     if (typeof parsed !== 'object' || parsed === null) return null;
     return {
       created_at: String(parsed.created_at ?? ''),
@@ -71,7 +72,7 @@ async function writeGitignore(paths: RepoPaths, mode: RepoMode, modeChanged: boo
   const wanted = mode === 'portable' ? PORTABLE_GITIGNORE : NORMAL_GITIGNORE;
   let existing: string | null = null;
   try {
-    existing = await readFile(paths.gitignore, 'utf8');
+    existing = await readFileNoFollow(paths.gitignore);
   } catch {
     existing = null;
   }

@@ -9,12 +9,13 @@ import { readRegistration } from '../runtime/registration.js';
 import { ensureGitignoreAtStart, repoCopiedWarning } from './repo-meta.js';
 import type { SessionStore } from './session-store.js';
 import { cleanRepoTempFiles, cleanStrayTempFiles, sweepSessionTempFiles, type TempSweep } from './temp-files.js';
+import { readFileNoFollow } from '../../protocol/node/safe-fs.js';
 
 /** Why the previous daemon of this repo ended: its exit note, or a crash when it left its registration behind. */
 export async function previousExit(paths: RepoPaths): Promise<string | null> {
   const reg = await readRegistration(paths.daemonJson);
   try {
-    const note = JSON.parse(await readFile(paths.daemonExit, 'utf8')) as { reason?: string; pid?: number };
+    const note = JSON.parse(await readFileNoFollow(paths.daemonExit)) as { reason?: string; pid?: number };
     if (reg && reg.pid !== note.pid) return `pid ${reg.pid} died without shutting down (crash or kill -9)`;
     return note.reason ?? null;
   } catch {

@@ -54,7 +54,14 @@ export class SessionIndex {
   }
 
   private async build(id: string, key: string): Promise<Summary> {
-    const meta = await this.store.readMeta(id);
+    let meta;
+    try {
+      meta = await this.store.readMeta(id);
+    } catch (err) {
+      // A session whose meta.json is refused (a planted link) is listed with the reason, not dropped.
+      const error = err instanceof Error ? err.message : String(err);
+      return { key, createdAt: null, repoRoot: null, task: null, status: 'unknown', phase: null, progress: null, workflowId: null, error };
+    }
     const base = {
       key,
       createdAt: typeof meta?.created_at === 'string' ? meta.created_at : null,

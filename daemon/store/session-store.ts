@@ -3,14 +3,15 @@
  * protocol/paths.ts, which refuses anything but a session id, so no caller can escape the
  * sessions folder. Writes are durable (durable-write.ts); callers serialise them per session.
  */
-import { readFileSync, statSync, type BigIntStats } from 'node:fs';
-import { mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { constants, readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { ensureSessionDirs, isSessionId, sessionPaths, type RepoPaths, type SessionPaths } from '../../protocol/node/paths.js';
 import { appendLines, writeCache, writeDurable } from './durable-write.js';
 import { OrchError } from '../errors.js';
 import { newSessionId } from './ids.js';
 import { pythonDumps } from '../engine/pyjson.js';
 import type { LogEvent } from '../engine/types.js';
+import { assertNoLinksDir, openNoFollow, readFileNoFollow, readFileNoFollowSync } from '../../protocol/node/safe-fs.js';
 
 export interface SessionMeta {
   session_id: string;
@@ -56,12 +57,25 @@ export class SessionStore {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
         throw err;
       }
-      ensureSessionDirs(this.paths, sp);
-      const meta: SessionMeta = { session_id: id, created_at: naiveLocalNow(), repo_root: this.paths.root };
-      await writeDurable(sp.meta, JSON.stringify(meta, null, 2));
+      try {
+        ensureSessionDirs(this.paths, sp);
+        const meta: SessionMeta = { session_id: id, created_at: naiveLocalNow(), repo_root: this.paths.root };
+        await writeDurable(sp.meta, JSON.stringify(meta, null, 2));
+      } catch (err) {
+        // A folder without its files would be listed as an `unknown` session: take it back.
+        await this.remove(id).catch(() => undefined);
+        throw err;
+      }
       return id;
     }
     throw new OrchError('Internal', 'Could not find a free session id after 20 attempts.');
+  }
+
+  /** Removes a session folder this daemon just created (a start that failed half-way). */
+  async remove(id: string): Promise<void> {
+    const dir = this.pathsFor(id).dir;
+    assertNoLinksDir(dir);
+    await rm(dir, { recursive: true, force: true });
   }
 
   // exists() and readCurrent() run on every request: synchronous calls on a directory entry and a
@@ -78,9 +92,11 @@ export class SessionStore {
   /** The `current` session id, or null when there is none or the file holds no valid id. */
   async readCurrent(): Promise<string | null> {
     try {
-      const id = readFileSync(this.paths.current, 'utf8').trim();
+      const id = readFileNoFollowSync(this.paths.current).trim();
       return isSessionId(id) ? id : null;
-    } catch {
+    } catch (err) {
+      // A planted link is refused, not read as "no current session".
+      if ((err as { errorName?: string }).errorName === 'UnsafePath') throw err;
       return null;
     }
   }
@@ -102,10 +118,10 @@ export class SessionStore {
 
   async readMeta(id: string): Promise<SessionMeta | null> {
     try {
-      const parsed = JSON.parse(await readFile(this.pathsFor(id).meta, 'utf8')) as SessionMeta;
+      const parsed = JSON.parse(await readFileNoFollow(this.pathsFor(id).meta)) as SessionMeta;
       return typeof parsed === 'object' && parsed !== null ? parsed : null;
     } catch (err) {
-      if (err instanceof OrchError) throw err;
+      if (err instanceof OrchError || (err as { errorName?: string }).errorName === 'UnsafePath') throw err;
       return null;
     }
   }
@@ -129,7 +145,8 @@ export class SessionStore {
   async readStateFile(id: string): Promise<{ text: string; stat: BigIntStats } | null> {
     let handle;
     try {
-      handle = await open(this.pathsFor(id).state, 'r');
+      // Never through a link: a state.json (or a session folder) planted as one is refused.
+      handle = await openNoFollow(this.pathsFor(id).state, constants.O_RDONLY);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -146,7 +163,7 @@ export class SessionStore {
   /** The raw text of state.json, or null when the session has none yet. */
   async readStateText(id: string): Promise<string | null> {
     try {
-      return await readFile(this.pathsFor(id).state, 'utf8');
+      return await readFileNoFollow(this.pathsFor(id).state);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;

@@ -3,9 +3,11 @@
  * Python-compatible serialisation and whole-line log appends on the way out. One instance per
  * daemon context owns the parsed-state cache (no module state).
  */
-import { statSync } from 'node:fs';
+import { constants, lstatSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { assertNoLinks, openNoFollow } from '../../protocol/node/safe-fs.js';
+import { writeDurable } from './durable-write.js';
 import { parseStateFile, serializeState } from '../engine/checksum.js';
 import { utcZ } from '../engine/time.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from '../engine/types.js';
@@ -67,7 +69,7 @@ export class StateFiles {
     // answers the common case, an unchanged file already parsed.
     if (cached) {
       try {
-        if (fileKey(statSync(path, { bigint: true })) === cached.key) return handOut(cached.loaded);
+        if (fileKey(lstatSync(path, { bigint: true })) === cached.key) return handOut(cached.loaded);
       } catch {
         // gone or unreadable: the read below says which
       }
@@ -105,22 +107,139 @@ export class StateFiles {
   }
 
   /**
-   * Writes state (bumping `updated_at`, as the Python engine's save does), its list summary, then
-   * its events, and returns the state as written. The written state is cached: nobody needs to read
-   * it back.
+   * Saves a change: its events, then its state (bumping `updated_at`, as the Python engine's save
+   * does), then its list summary, and returns the state as written (cached: nobody reads it back).
+   * Both or neither, as far as a crash allows:
+   *  1. every file it touches is checked first (no link anywhere: protocol/node/safe-fs.ts), so a
+   *     refusal leaves nothing changed;
+   *  2. meta.json records where log.jsonl ends now and the `updated_at` the new state will carry;
+   *  3. the events are appended to log.jsonl and fsynced;
+   *  4. state.json is replaced atomically and durably; only then is anyone answered.
+   * A failure in 3 or 4 cuts the log back at once. A crash between 3 and 4 (kill -9) leaves log
+   * lines that state.json does not reflect, for a change nobody was told succeeded: the next writer
+   * to load the session finds them through the record of step 2 and moves them aside
+   * ({@link reconcileLog}). The record in meta.json is a cache write (atomic, not fsynced): it
+   * survives a killed process; after a power cut it may be lost, and then such lines would stay.
+   * The log goes first because its lines can be identified and set aside afterwards, whereas a
+   * state.json written without its events could not be told apart from one edited by hand.
    */
   async save(id: string, state: WorkflowState, events: LogEvent[]): Promise<WorkflowState> {
+    const sp = this.store.pathsFor(id);
+    for (const file of [sp.state, sp.log, sp.meta]) assertNoLinks(file);
     const now = new Date();
     const saved: WorkflowState = { ...state, updated_at: utcZ(now) };
-    const path = this.store.pathsFor(id).state;
+    const text = serializeState(saved, now);
+    const path = sp.state;
     this.cache.delete(path);
-    await this.store.writeStateText(id, serializeState(saved, now));
+    if (events.length > 0) {
+      const logSize = sizeOf(sp.log);
+      const pending: PendingCommit = { log_size: logSize, state_updated_at: saved.updated_at };
+      await this.store.updateMeta(id, { pending_commit: pending }, { durable: false });
+      try {
+        await this.store.appendEvents(id, events);
+        crashForTest('log');
+        await this.store.writeStateText(id, text);
+      } catch (err) {
+        await truncateLog(sp.log, logSize).catch(() => undefined);
+        throw err;
+      }
+    } else {
+      await this.store.writeStateText(id, text);
+    }
     // A file with no workflow_definition is never cached.
     if (saved.workflow_definition) {
       this.remember(path, fileKey(await stat(path, { bigint: true })), { state: saved, def: saved.workflow_definition, warnings: [] });
     }
-    await this.store.updateMeta(id, { summary: storedSummaryOf(saved, stateKeyOf(path)) }, { durable: false });
-    await this.store.appendEvents(id, events);
+    await this.store.updateMeta(id, { summary: storedSummaryOf(saved, stateKeyOf(sp.state)) }, { durable: false });
     return saved;
   }
+}
+
+/**
+ * The bookkeeping that lets a crash between the two writes of a change be found again: kept in the
+ * session's meta.json (orch's own file; the Python tool's state.json and log.jsonl keep their exact
+ * formats). `log_size` is log.jsonl's length before the events were appended, `state_updated_at`
+ * the `updated_at` the state.json about to be written carries.
+ */
+export interface PendingCommit {
+  log_size: number;
+  state_updated_at: string;
+}
+
+function sizeOf(path: string): number {
+  try {
+    return lstatSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Cuts log.jsonl back to `size` (undoing an append whose state write failed), without following links. */
+export async function truncateLog(path: string, size: number): Promise<void> {
+  const handle = await openNoFollow(path, constants.O_WRONLY);
+  try {
+    await handle.truncate(size);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * TEST ONLY: `ORCH_TEST_CRASH_AFTER=log` makes the process kill itself (SIGKILL) right after a
+ * change's events reached log.jsonl and before state.json is written, so tests can prove the
+ * crash is reconciled. Never set it in real use.
+ */
+function crashForTest(point: string): void {
+  if (process.env.ORCH_TEST_CRASH_AFTER === point) process.kill(process.pid, 'SIGKILL');
+}
+
+function isPending(value: unknown): value is PendingCommit {
+  const v = value as Partial<PendingCommit> | null;
+  return !!v && typeof v.log_size === 'number' && typeof v.state_updated_at === 'string';
+}
+
+/**
+ * Finds log lines a crash left without their state change (see {@link saveSessionState}) and,
+ * unless `readOnly`, moves them to `log.jsonl.unapplied-<time>` and cuts the log back, so state and
+ * log agree again. Returns the warning to show, or null. Callers hold the session's mutex.
+ */
+export async function reconcileLog(store: SessionStore, root: string, id: string, state: WorkflowState, readOnly: boolean): Promise<string | null> {
+  const sp = store.pathsFor(id);
+  const pending = (await store.readMeta(id))?.pending_commit;
+  if (!isPending(pending)) return null;
+  const logSize = sizeOf(sp.log);
+  if (logSize <= pending.log_size) return null;
+  const stateAt = Date.parse(state.updated_at);
+  const meantAt = Date.parse(pending.state_updated_at);
+  // A state.json as new as the recorded one (or newer: the Python tool saved since) is consistent.
+  // Both are written in one format, so within one millisecond the text orders them.
+  if (state.updated_at === pending.state_updated_at || !Number.isFinite(stateAt) || !Number.isFinite(meantAt)) return null;
+  if (stateAt > meantAt || (stateAt === meantAt && state.updated_at > pending.state_updated_at)) return null;
+  const handle = await openNoFollow(sp.log, constants.O_RDONLY);
+  let tail: Buffer;
+  try {
+    tail = Buffer.alloc(logSize - pending.log_size);
+    await handle.read(tail, 0, tail.length, pending.log_size);
+  } finally {
+    await handle.close();
+  }
+  const types = tail
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      try {
+        return String((JSON.parse(l) as { event_type?: unknown }).event_type ?? '?');
+      } catch {
+        return 'a torn line';
+      }
+    });
+  const label = relative(root, sp.log);
+  const what = `${label} ends with ${types.length} event(s) (${types.join(', ')}) of a change that never reached state.json: orch stopped between the two writes, so the change was not applied and its command did not succeed`;
+  if (readOnly) return `${what}; the next change to this session moves them aside.`;
+  const aside = `${sp.log}.unapplied-${new Date().toISOString().replace(/[-:]/g, '')}`;
+  await writeDurable(aside, tail);
+  await truncateLog(sp.log, pending.log_size);
+  return `${what}. They were moved to ${relative(root, aside)}; run the command again if the change is still wanted.`;
 }

@@ -6,6 +6,7 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RepoPaths } from '../../protocol/node/paths.js';
+import { assertNoLinksDir } from '../../protocol/node/safe-fs.js';
 
 /** `<file>.<uint32>` for every file orch writes atomically: any `*.json`, `current`, `.gitignore`. */
 const TEMP_RE = /^(.+\.json|current|\.gitignore)\.\d{1,10}$/;
@@ -20,6 +21,8 @@ const SWEEP_CONCURRENCY = 4;
 async function cleanDir(dir: string, olderThanNs?: bigint): Promise<string[]> {
   let names: string[];
   try {
+    // A folder planted as a link is not swept: its files are not orch's to remove.
+    assertNoLinksDir(dir);
     names = await readdir(dir);
   } catch {
     return [];

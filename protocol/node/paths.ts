@@ -3,10 +3,11 @@
  * where things live. It only reads the filesystem (walking up for the repo root, `realpath`); the
  * single function that writes is {@link ensureSessionDirs}, called explicitly by the daemon.
  */
-import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { mkdirNoFollow } from './safe-fs.js';
 
 /** Name of the folder that holds all of orch's state in a repository. */
 export const ORCH_DIR = '.orchestrator';
@@ -152,12 +153,15 @@ export function sessionPaths(paths: RepoPaths, id: string): SessionPaths {
   };
 }
 
-/** Creates `.orchestrator/sessions/` and, given a session, its `checkpoints/` and `feedback/`. */
+/**
+ * Creates `.orchestrator/sessions/` and, given a session, its `checkpoints/` and `feedback/`,
+ * refusing a symbolic link at any level (protocol/safe-fs.ts).
+ */
 export function ensureSessionDirs(paths: RepoPaths, session?: SessionPaths): void {
-  mkdirSync(paths.sessionsDir, { recursive: true });
+  mkdirNoFollow(paths.sessionsDir);
   if (session) {
-    mkdirSync(session.checkpoints, { recursive: true });
-    mkdirSync(session.feedback, { recursive: true });
+    mkdirNoFollow(session.checkpoints);
+    mkdirNoFollow(session.feedback);
   }
 }
 
