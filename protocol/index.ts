@@ -5,5 +5,3 @@ export * from './session.js';
 export * from './workflow.js';
 export * from './events.js';
 export * from './feedback.js';
-export * from './gates.js';
-export * from './roster.js';

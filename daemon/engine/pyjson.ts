@@ -171,9 +171,11 @@ function dumpContainer(open: string, close: string, parts: string[], opts: DumpO
   return open + inner + parts.join(',' + inner) + outer + close;
 }
 
+/** A plain object, also one made in another realm (a vm context, jest's module sandbox). */
 function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === Object.prototype || proto === null) return true;
+  return Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === '[object Object]';
 }
 
 function describe(value: unknown): string {
