@@ -9,14 +9,13 @@
  * `adopted_from` is therefore complete, so after a crash before the marker the next attempt
  * finishes that adoption instead of adopting a second time.
  */
-import { readFile } from 'node:fs/promises';
 import type { RepoPaths } from '../../protocol/node/paths.js';
 import { serializeState } from '../engine/checksum.js';
 import { OrchError } from '../errors.js';
 import type { DaemonEvents } from '../events.js';
 import type { DaemonConfig } from '../runtime/config.js';
 import { REPO_LOCK, type KeyedMutex } from '../runtime/keyed-mutex.js';
-import { acquire, isHolderAlive, type LockHandle, type LockHolder } from '../runtime/lock-file.js';
+import { acquire, isHolderAlive, readHolder, type LockHandle } from '../runtime/lock-file.js';
 import type { Logger } from '../runtime/logger.js';
 import { ensureRepoMeta } from '../store/repo-meta.js';
 import type { SessionStore } from '../store/session-store.js';
@@ -63,18 +62,9 @@ export async function adoptLegacyForChange(ctx: LegacyDeps): Promise<Adopted | n
   });
 }
 
-async function peekHolder(path: string): Promise<LockHolder | null> {
-  try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as LockHolder;
-    return typeof parsed.pid === 'number' ? parsed : null;
-  } catch {
-    return null;
-  }
-}
-
 async function takeMigrationLock(ctx: LegacyDeps): Promise<LockHandle> {
   const path = ctx.paths.migrationLock;
-  const seen = await peekHolder(path);
+  const seen = await readHolder(path);
   if (seen && !isHolderAlive(seen)) ctx.log.warn({ lock: path, holder: seen }, 'taking over a migration lock left by a dead process');
   try {
     return await acquire(path, 'migration', ctx.config.migrationLockTimeoutMs);

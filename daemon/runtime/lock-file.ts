@@ -48,7 +48,8 @@ export function isHolderAlive(holder: LockHolder): boolean {
   return fields[19] === undefined || fields[19] === holder.procStart;
 }
 
-async function readHolder(path: string): Promise<LockHolder | null> {
+/** The holder a lock file names, or null when it is absent or unreadable. */
+export async function readHolder(path: string): Promise<LockHolder | null> {
   try {
     const parsed = JSON.parse(await readFile(path, 'utf8')) as LockHolder;
     return typeof parsed.pid === 'number' ? parsed : null;

