@@ -9,6 +9,7 @@ import { ExitCode } from '../protocol/errors.js';
 import { isSessionId, locateRepoRoot, repoPaths, type RepoPaths } from '../protocol/node/paths.js';
 import { ORCH_VERSION } from '../protocol/version.js';
 import { GLOBAL_HELP, GLOBAL_OPTIONS, type CommandContext, type CommandSpec } from './command.js';
+import { describeClient } from './client-info.js';
 import type { DaemonConnection } from './connect.js';
 import { CliError, echo, usageError } from './errors.js';
 import { Output, type Io } from './output.js';
@@ -84,6 +85,11 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
   let paths: RepoPaths | null = null;
   let connection: DaemonConnection | null = null;
   const getPaths = () => (paths ??= repoPaths(repoRootFor(cwd, (values.root as string | undefined) ?? env.ORCH_ROOT)));
+  // Who this process is, for the daemon's roster and its approval records.
+  const who = () => {
+    const bound = (values.session as string | undefined) ?? (env.ORCH_SESSION || undefined);
+    return describeClient(spec.name === 'watch' ? 'watch' : 'cli', env, bound !== undefined && isSessionId(bound) ? bound : undefined);
+  };
   return {
     values,
     positionals: parsed.positionals,
@@ -95,7 +101,7 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
       // No-daemon mode (ORCH_DAEMON=0, or CI): a running daemon if there is one, else in-process.
       const { connectReadOnly, connectWithoutDaemon, isDaemonDisabled } = await import('./no-daemon.js');
       if (opts?.readOnly && connection === null) {
-        const ro = await connectReadOnly(getPaths(), env);
+        const ro = await connectReadOnly(getPaths(), env, who());
         if (ro) {
           connection = ro.connection;
           if (ro.reason) out.notice(ro.reason);
@@ -103,16 +109,16 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
         }
       }
       if (isDaemonDisabled(env)) {
-        connection ??= await connectWithoutDaemon(getPaths(), env, io.stderr);
+        connection ??= await connectWithoutDaemon(getPaths(), env, who(), io.stderr);
         return connection.conn;
       }
       const { ensureDaemon } = await import('./ensure-daemon.js');
-      connection ??= await ensureDaemon(getPaths(), env, true, io.stderr, `auto-start by orch ${spec.name}`);
+      connection ??= await ensureDaemon(getPaths(), env, who(), true, io.stderr, `auto-start by orch ${spec.name}`);
       return connection!.conn;
     },
     async connectIfRunning() {
       const { ensureDaemon } = await import('./ensure-daemon.js');
-      connection ??= await ensureDaemon(getPaths(), env, false, io.stderr);
+      connection ??= await ensureDaemon(getPaths(), env, who(), false, io.stderr);
       return connection?.conn ?? null;
     },
     sessionId() {

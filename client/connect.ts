@@ -20,6 +20,7 @@ import {
 } from 'vscode-jsonrpc/node.js';
 import { asRegistration, DaemonHelloRequest, type DaemonHelloResult, type DaemonRegistration } from '../protocol/daemon.js';
 import { OrchErrorCode } from '../protocol/errors.js';
+import type { ClientInfo } from '../protocol/params.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 
 export interface DaemonConnection {
@@ -64,8 +65,8 @@ function openSocket(socketPath: string, timeoutMs: number): Promise<Socket> {
  * Says hello on `conn`. A daemon that answers with another protocol version (an older daemon that
  * does not check the version itself) is treated exactly like one that refuses with ProtocolMismatch.
  */
-async function handshake(conn: MessageConnection): Promise<DaemonHelloResult> {
-  const hello = await conn.sendRequest(DaemonHelloRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: ORCH_VERSION });
+async function handshake(conn: MessageConnection, who: ClientInfo): Promise<DaemonHelloResult> {
+  const hello = await conn.sendRequest(DaemonHelloRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: ORCH_VERSION, client: who });
   if (hello.protocolVersion !== PROTOCOL_VERSION) {
     throw new ResponseError(
       OrchErrorCode.ProtocolMismatch,
@@ -78,6 +79,7 @@ async function handshake(conn: MessageConnection): Promise<DaemonHelloResult> {
 
 async function finish(
   conn: MessageConnection,
+  who: ClientInfo,
   socketPath: string,
   close: () => void,
   refusal: () => ResponseError<unknown> | null = () => null,
@@ -86,7 +88,7 @@ async function finish(
   conn.onError(() => undefined);
   conn.listen();
   try {
-    return { conn, hello: await handshake(conn), socketPath, close };
+    return { conn, hello: await handshake(conn, who), socketPath, close };
   } catch (err) {
     close();
     // A daemon that turned the connection away (too many connections) said why before closing.
@@ -136,14 +138,15 @@ export function closingWriter(socket: Socket): MessageWriter {
   };
 }
 
-/** Opens a JSON-RPC connection on `socketPath` and performs the handshake. Throws on any failure. */
-export async function connectSocket(socketPath: string, timeoutMs = 2000): Promise<DaemonConnection> {
+/** Opens a JSON-RPC connection on `socketPath` and says hello as `who`. Throws on any failure. */
+export async function connectSocket(socketPath: string, who: ClientInfo, timeoutMs = 2000): Promise<DaemonConnection> {
   const socket = await openSocket(socketPath, timeoutMs);
   socket.on('error', () => undefined);
   const { reader, refusal } = refusalReader(socket);
   const conn = createMessageConnection(reader, closingWriter(socket));
   return finish(
     conn,
+    who,
     socketPath,
     () => {
       conn.dispose();
@@ -154,10 +157,10 @@ export async function connectSocket(socketPath: string, timeoutMs = 2000): Promi
 }
 
 /** The same over a pair of streams (no-daemon mode); `release` runs after the connection is disposed. */
-export async function connectStreams(input: Readable, output: Writable, release: () => void): Promise<DaemonConnection> {
+export async function connectStreams(input: Readable, output: Writable, who: ClientInfo, release: () => void): Promise<DaemonConnection> {
   const conn = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
   let closed = false;
-  return finish(conn, 'in-process', () => {
+  return finish(conn, who, 'in-process', () => {
     if (closed) return;
     closed = true;
     conn.dispose();

@@ -11,6 +11,7 @@ import { DaemonShutdownRequest } from '../protocol/daemon.js';
 import { OrchErrorCode } from '../protocol/errors.js';
 import { ORCH_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import type { RepoPaths } from '../protocol/node/paths.js';
+import type { ClientInfo } from '../protocol/params.js';
 import { isProcessRunning } from '../protocol/node/process.js';
 import { assertNoLinks, mkdirNoFollow, openNoFollowSync, UnsafePathError } from '../protocol/node/safe-fs.js';
 import { connectSocket, isRefusal, readRegistrationFile, type DaemonConnection } from './connect.js';
@@ -29,11 +30,11 @@ export function isMismatch(err: unknown): boolean {
 }
 
 /** Connects to the registered daemon, or returns null when none answers. */
-export async function connectExisting(paths: RepoPaths): Promise<DaemonConnection | null> {
+export async function connectExisting(paths: RepoPaths, who: ClientInfo): Promise<DaemonConnection | null> {
   const reg = readRegistrationFile(paths.daemonJson);
   if (!reg) return null;
   try {
-    return await connectSocket(reg.socketPath);
+    return await connectSocket(reg.socketPath, who);
   } catch (err) {
     // A daemon that refused us runs: starting another would only lose the race to it.
     if (isMismatch(err) || isRefusal(err)) throw err;
@@ -104,13 +105,13 @@ const MAX_SPAWNS = 5;
  * the race to another; if that one then vanishes too (it was shutting down, or was killed), spawn
  * again rather than wait out the deadline.
  */
-export async function startAndConnect(paths: RepoPaths, env: NodeJS.ProcessEnv, reason?: string): Promise<DaemonConnection> {
+export async function startAndConnect(paths: RepoPaths, env: NodeJS.ProcessEnv, who: ClientInfo, reason?: string): Promise<DaemonConnection> {
   let child = spawnDaemon(paths, env, reason);
   let spawns = 1;
   const deadline = Date.now() + startTimeoutMs(env);
   let delay = 5;
   for (;;) {
-    const conn = await connectExisting(paths);
+    const conn = await connectExisting(paths, who);
     if (conn) return conn;
     const code = child.exitCode();
     if (code !== null && code !== 0) {
@@ -176,17 +177,18 @@ export async function replaceIncompatible(paths: RepoPaths, why: unknown, stderr
 export async function ensureDaemon(
   paths: RepoPaths,
   env: NodeJS.ProcessEnv,
+  who: ClientInfo,
   autoStart: boolean,
   stderr: (s: string) => void,
   reason?: string,
 ): Promise<DaemonConnection | null> {
   try {
-    const existing = await connectExisting(paths);
+    const existing = await connectExisting(paths, who);
     if (existing || !autoStart) return existing;
   } catch (err) {
     // Without auto-start the caller decides (daemon status reports it; daemon stop leaves it).
     if (!isMismatch(err) || !autoStart) throw err;
-    return startAndConnect(paths, env, await replaceIncompatible(paths, err, stderr));
+    return startAndConnect(paths, env, who, await replaceIncompatible(paths, err, stderr));
   }
-  return startAndConnect(paths, env, reason);
+  return startAndConnect(paths, env, who, reason);
 }

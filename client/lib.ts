@@ -14,6 +14,8 @@ import type { MessageConnection, NotificationType, RequestType } from 'vscode-js
 import { DaemonWillShutdownNotification, ResyncNotification, SubscribeRequest, type SubscribeParams, type SubscribeResult } from '../protocol/events.js';
 import { findRepoRoot, repoPaths, type RepoPaths } from '../protocol/node/paths.js';
 import type { DaemonConnection } from './connect.js';
+import type { ClientInfo, ClientKind } from '../protocol/params.js';
+import { describeClient } from './client-info.js';
 import { ensureDaemon } from './ensure-daemon.js';
 
 export * from '../protocol/index.js';
@@ -36,6 +38,11 @@ export interface OrchClientOptions {
    * unannounced (killed) is always restarted when `autoStart` is on.
    */
   restartAfterAnnouncedStop?: boolean;
+  /**
+   * Who this client is, said in its hello (shown by `orch who`, recorded with approvals). Default:
+   * kind `library`, this process's pid and cwd, `agent` when the environment says an agent runs it.
+   */
+  client?: Partial<ClientInfo> & { kind?: ClientKind };
 }
 
 export interface OrchClientEvents {
@@ -65,7 +72,10 @@ export class OrchClient extends EventEmitter<OrchClientEvents> {
 
   private constructor(
     readonly paths: RepoPaths,
-    private readonly opts: Required<Pick<OrchClientOptions, 'autoStart' | 'reconnect' | 'restartAfterAnnouncedStop'>> & { env: NodeJS.ProcessEnv },
+    private readonly opts: Required<Pick<OrchClientOptions, 'autoStart' | 'reconnect' | 'restartAfterAnnouncedStop'>> & {
+      env: NodeJS.ProcessEnv;
+      who: ClientInfo;
+    },
     first: DaemonConnection,
   ) {
     super();
@@ -81,8 +91,9 @@ export class OrchClient extends EventEmitter<OrchClientEvents> {
       reconnect: options.reconnect ?? true,
       restartAfterAnnouncedStop: options.restartAfterAnnouncedStop ?? true,
       env: options.env ?? process.env,
+      who: { ...describeClient(options.client?.kind ?? 'library', options.env ?? process.env, options.client?.sessionId), ...options.client },
     };
-    const conn = await ensureDaemon(paths, opts.env, opts.autoStart, () => undefined);
+    const conn = await ensureDaemon(paths, opts.env, opts.who, opts.autoStart, () => undefined);
     if (!conn) throw new Error(`No orch daemon is running for ${paths.root}.`);
     return new OrchClient(paths, opts, conn);
   }
@@ -163,7 +174,7 @@ export class OrchClient extends EventEmitter<OrchClientEvents> {
     let delay = 20;
     while (!this.closing) {
       try {
-        const dc = await ensureDaemon(this.paths, this.opts.env, start, () => undefined);
+        const dc = await ensureDaemon(this.paths, this.opts.env, this.opts.who, start, () => undefined);
         if (dc) {
           this.current = dc;
           this.attach(dc);

@@ -8,6 +8,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { describeFsError, exitCodeFor, type OrchErrorName } from '../protocol/errors.js';
 import type { RepoPaths } from '../protocol/node/paths.js';
+import type { ClientInfo } from '../protocol/params.js';
 import { connectStreams, type DaemonConnection } from './connect.js';
 import { connectExisting, isMismatch, replaceIncompatible } from './ensure-daemon.js';
 import { CliError, echo, unavailableError, usageError } from './errors.js';
@@ -67,11 +68,11 @@ export function unwritableReason(paths: RepoPaths): string | null {
  * For read commands: when `.orchestrator/` cannot be written and no daemon runs (none could
  * start), reads the files in-process, writing nothing. Null when the normal path applies.
  */
-export async function connectReadOnly(paths: RepoPaths, env: NodeJS.ProcessEnv): Promise<{ connection: DaemonConnection; reason: string | null } | null> {
+export async function connectReadOnly(paths: RepoPaths, env: NodeJS.ProcessEnv, who: ClientInfo): Promise<{ connection: DaemonConnection; reason: string | null } | null> {
   const reason = unwritableReason(paths);
   if (reason === null) return null;
   try {
-    const existing = await connectExisting(paths);
+    const existing = await connectExisting(paths, who);
     if (existing) return { connection: existing, reason: null };
   } catch {
     return null;
@@ -83,7 +84,7 @@ export async function connectReadOnly(paths: RepoPaths, env: NodeJS.ProcessEnv):
   } catch (err) {
     throw fromDaemonError(err);
   }
-  const connection = await connectStreams(channel.input, channel.output, () => void channel.close());
+  const connection = await connectStreams(channel.input, channel.output, who, () => void channel.close());
   return { connection, reason: `${reason}, so no daemon can start there: orch read the files directly and wrote nothing.` };
 }
 
@@ -91,12 +92,12 @@ export async function connectReadOnly(paths: RepoPaths, env: NodeJS.ProcessEnv):
 const DAEMON_WAIT_MS = 15_000;
 
 /** A connection for one command without starting a daemon: a running daemon's, else in-process. */
-export async function connectWithoutDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, stderr: (s: string) => void): Promise<DaemonConnection> {
+export async function connectWithoutDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, who: ClientInfo, stderr: (s: string) => void): Promise<DaemonConnection> {
   const mod = (await import(INPROCESS_URL)) as InProcessModule;
   const deadline = Date.now() + DAEMON_WAIT_MS;
   for (;;) {
     try {
-      const existing = await connectExisting(paths);
+      const existing = await connectExisting(paths, who);
       if (existing) return existing;
     } catch (err) {
       if (!isMismatch(err)) throw err;
@@ -110,7 +111,7 @@ export async function connectWithoutDaemon(paths: RepoPaths, env: NodeJS.Process
     }
     if (opened.kind === 'opened') {
       const { channel } = opened;
-      return connectStreams(channel.input, channel.output, () => void channel.close());
+      return connectStreams(channel.input, channel.output, who, () => void channel.close());
     }
     if (Date.now() > deadline) {
       throw unavailableError(

@@ -5,3 +5,5 @@ export * from './session.js';
 export * from './workflow.js';
 export * from './events.js';
 export * from './feedback.js';
+export * from './gates.js';
+export * from './roster.js';

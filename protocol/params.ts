@@ -19,9 +19,29 @@ const sessionSelector = {
 
 // daemon/*
 
+/** Kinds of client, as they say in their hello (the roster shows them; agents' kinds cannot approve). */
+export const ClientKind = z.enum(['cli', 'watch', 'mcp', 'hook', 'editor', 'web', 'library']);
+export type ClientKind = z.infer<typeof ClientKind>;
+
+/** Who a client is: said once in `daemon/hello`, shown by `roster/list`, recorded with approvals. */
+export const ClientInfo = z.object({
+  kind: ClientKind.describe('What kind of client this is.'),
+  name: z.string().max(200).optional().describe('The program, e.g. "orch", "orch.nvim".'),
+  version: z.string().max(100).optional().describe("The client's own version."),
+  pid: z.number().int().nonnegative().optional().describe("The client's process id."),
+  cwd: z.string().max(4096).optional().describe("The client's working directory."),
+  sessionId: z.string().max(100).optional().describe('The session the client is bound to, if any.'),
+  agent: z
+    .boolean()
+    .optional()
+    .describe('True when an AI agent drives this client (MCP server, hook, or a CLI run under an agent): it may not approve.'),
+});
+export type ClientInfo = z.infer<typeof ClientInfo>;
+
 export const DaemonHelloParams = z.object({
   protocolVersion: z.number().describe("The client's protocol version."),
   clientVersion: z.string().describe("The client's orch version, for the daemon log."),
+  client: ClientInfo.optional().describe('Who the client is; a client that does not say is listed as kind library.'),
 });
 export type DaemonHelloParams = z.infer<typeof DaemonHelloParams>;
 
@@ -81,12 +101,14 @@ export const ItemApproveParams = z.object({
   ...sessionSelector,
   itemId: z.string().describe('The manual gate to approve.'),
   notes: z.string().optional().describe('A note with the approval.'),
+  by: z.string().max(200).optional().describe('Who approves (default: the git user name, else $USER, as the client found it).'),
 });
 export type ItemApproveParams = z.infer<typeof ItemApproveParams>;
 
 export const PhaseApproveParams = z.object({
   ...sessionSelector,
   phaseId: z.string().optional().describe('The phase whose gate to approve; default the current phase.'),
+  by: z.string().max(200).optional().describe('Who approves (default: the git user name, else $USER, as the client found it).'),
 });
 export type PhaseApproveParams = z.infer<typeof PhaseApproveParams>;
 
@@ -164,3 +186,24 @@ export type SubscribeParams = z.infer<typeof SubscribeParams>;
 
 export const UnsubscribeParams = z.object({ subscriptionId: z.string() });
 export type UnsubscribeParams = z.infer<typeof UnsubscribeParams>;
+
+// gate/wait
+
+export const GateWaitParams = z.object({
+  ...sessionSelector,
+  itemId: z.string().optional().describe('Wait until this manual gate item of the current phase is approved.'),
+  phase: z.boolean().optional().describe("Wait until the current phase's human-approval gate is open."),
+  timeoutMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(24 * 3600 * 1000)
+    .optional()
+    .describe('Give up after this long and answer `timeout` (default 10 minutes).'),
+});
+export type GateWaitParams = z.infer<typeof GateWaitParams>;
+
+// roster/*
+
+export const RosterListParams = z.object({});
+export type RosterListParams = z.infer<typeof RosterListParams>;

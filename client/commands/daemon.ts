@@ -1,6 +1,7 @@
 import { DaemonShutdownRequest, DaemonStatusRequest } from '../../protocol/daemon.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { readRegistrationFile } from '../connect.js';
+import { describeClient } from '../client-info.js';
 import { ensureDaemon, isMismatch, replaceIncompatible, waitForExit } from '../ensure-daemon.js';
 import { echo, usageError } from '../errors.js';
 import { logs } from './daemon-logs.js';
@@ -79,7 +80,7 @@ async function stop(ctx: CommandContext): Promise<number> {
 /** Starts the real daemon even in no-daemon mode: asking for it by name is explicit. */
 async function start(ctx: CommandContext, reason: string, previous: number | null = null): Promise<number> {
   const paths = ctx.paths();
-  const dc = await ensureDaemon(paths, ctx.env, true, (s) => ctx.out.warn(s.replace(/^orch: /, '').trimEnd()), reason);
+  const dc = await ensureDaemon(paths, ctx.env, describeClient('cli', ctx.env), true, (s) => ctx.out.warn(s.replace(/^orch: /, '').trimEnd()), reason);
   const pid = dc?.hello.pid ?? null;
   dc?.close();
   const socket = readRegistrationFile(paths.daemonJson)?.socketPath ?? null;

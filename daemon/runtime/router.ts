@@ -11,6 +11,7 @@
 import { ErrorCodes, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node.js';
 import type { z } from 'zod';
 import { DaemonHelloRequest } from '../../protocol/daemon.js';
+import type { ClientInfo } from '../../protocol/params.js';
 import { describeFsError, OrchErrorCode, type OrchErrorData } from '../../protocol/errors.js';
 import { UnsafePathError } from '../../protocol/node/safe-fs.js';
 import type { DaemonContext } from '../context.js';
@@ -34,6 +35,8 @@ export interface ConnectionState {
   helloTried: boolean;
   /** The client's orch version, from its hello. */
   clientVersion: string | null;
+  /** Who the client said it is in its hello (null before hello, or when it did not say). */
+  info: ClientInfo | null;
 }
 
 /** One row of the routes table: a request, the schema of its params, and the service that answers it. */
@@ -98,7 +101,7 @@ export function serveRoutes(
   log: Logger,
   track: Tracker,
 ): ConnectionState {
-  const client: ConnectionState = { helloDone: false, helloTried: false, clientVersion: null };
+  const client: ConnectionState = { helloDone: false, helloTried: false, clientVersion: null, info: null };
   const call: CallContext = { conn, log, client };
   for (const r of routes) {
     const method = r.type.method;

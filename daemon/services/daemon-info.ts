@@ -16,7 +16,8 @@ export async function hello(ctx: DaemonContext, p: DaemonHelloParams, call: Call
   }
   call.client.helloDone = true;
   call.client.clientVersion = p.clientVersion;
-  call.log.debug({ client: p.clientVersion }, 'hello');
+  call.client.info = p.client ?? null;
+  call.log.debug({ client: p.clientVersion, kind: p.client?.kind, pid: p.client?.pid }, 'hello');
   return { protocolVersion: PROTOCOL_VERSION, daemonVersion: ORCH_VERSION, pid: process.pid, instanceId: ctx.instanceId };
 }
 
