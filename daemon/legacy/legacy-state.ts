@@ -45,8 +45,8 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 export async function pathExists(path: string): Promise<boolean> {
   try {
-    statSync(path);
-    return true;
+    // Asked on every status (legacy files are usually absent): no exception for a missing file.
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
   }

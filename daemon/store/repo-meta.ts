@@ -24,7 +24,7 @@ export interface RepoMeta {
 export const NORMAL_GITIGNORE = '*\n';
 export const PORTABLE_GITIGNORE =
   '# orch portable mode: sessions may be committed; runtime files never are.\n' +
-  'daemon.*\n.migration.lock\n*.takeover\n*.[0-9]*\n';
+  'daemon.*\n.migration.lock\n*.takeover\n*.[0-9]*\ncommit.pending\n';
 
 function gitRemote(root: string): Promise<string | null> {
   return new Promise((resolve) => {
@@ -34,9 +34,13 @@ function gitRemote(root: string): Promise<string | null> {
   });
 }
 
-export async function readRepoMeta(paths: RepoPaths): Promise<RepoMeta | null> {
+/** `readText` reads the file (default: fresh, without following links). */
+export async function readRepoMeta(
+  paths: RepoPaths,
+  readText: (path: string) => string | Promise<string> = readFileNoFollow,
+): Promise<RepoMeta | null> {
   try {
-    const parsed = JSON.parse(await readFileNoFollow(paths.meta)) as Partial<RepoMeta>;
+    const parsed = JSON.parse(await readText(paths.meta)) as Partial<RepoMeta>;
     if (typeof parsed !== 'object' || parsed === null) return null;
     return {
       created_at: String(parsed.created_at ?? ''),
@@ -57,11 +61,13 @@ export function copiedRepoWarning(meta: RepoMeta | null, root: string): string |
 }
 
 /**
- * The copied-or-moved warning for this repository, or null; read fresh each time (meta.json is a
- * few hundred bytes), so status, every change and the daemon log say it, not only `orch start`.
+ * The copied-or-moved warning for this repository, or null; checked on each status and change (so
+ * status, every change and the daemon log say it, not only `orch start`), through the store's
+ * cache of unchanged small files when there is one.
  */
-export async function repoCopiedWarning(ctx: { paths: RepoPaths }): Promise<string | null> {
-  return copiedRepoWarning(await readRepoMeta(ctx.paths), ctx.paths.root);
+export async function repoCopiedWarning(ctx: { paths: RepoPaths; store?: { readSmall(path: string): string } }): Promise<string | null> {
+  const store = ctx.store;
+  return copiedRepoWarning(await readRepoMeta(ctx.paths, store ? (p) => store.readSmall(p) : undefined), ctx.paths.root);
 }
 
 /**

@@ -9,9 +9,10 @@ import { ensureSessionDirs, isSessionId, sessionPaths, type RepoPaths, type Sess
 import { appendLines, writeCache, writeDurable } from './durable-write.js';
 import { OrchError } from '../errors.js';
 import { newSessionId } from './ids.js';
+import { SmallFiles } from './small-files.js';
 import { pythonDumps } from '../engine/pyjson.js';
 import type { LogEvent } from '../engine/types.js';
-import { assertNoLinksDir, openNoFollow, readFileNoFollow, readFileNoFollowSync } from '../../protocol/node/safe-fs.js';
+import { assertNoLinksDir, openNoFollow, readFileNoFollow } from '../../protocol/node/safe-fs.js';
 
 export interface SessionMeta {
   session_id: string;
@@ -31,7 +32,15 @@ function naiveLocalNow(): string {
 }
 
 export class SessionStore {
+  /** `current` and the meta.json files, read on every request: one lstat when unchanged. */
+  private readonly small = new SmallFiles();
+
   constructor(private readonly paths: RepoPaths) {}
+
+  /** A small file under `.orchestrator/` (e.g. meta.json), through the cache of unchanged files. */
+  readSmall(path: string): string {
+    return this.small.read(path);
+  }
 
   /** Paths for a session id from anywhere (a client, `current`); refuses non-ids with InvalidSessionId. */
   pathsFor(id: string): SessionPaths {
@@ -92,7 +101,7 @@ export class SessionStore {
   /** The `current` session id, or null when there is none or the file holds no valid id. */
   async readCurrent(): Promise<string | null> {
     try {
-      const id = readFileNoFollowSync(this.paths.current).trim();
+      const id = this.small.read(this.paths.current).trim();
       return isSessionId(id) ? id : null;
     } catch (err) {
       // A planted link is refused, not read as "no current session".
@@ -118,7 +127,7 @@ export class SessionStore {
 
   async readMeta(id: string): Promise<SessionMeta | null> {
     try {
-      const parsed = JSON.parse(await readFileNoFollow(this.pathsFor(id).meta)) as SessionMeta;
+      const parsed = JSON.parse(this.small.read(this.pathsFor(id).meta)) as SessionMeta;
       return typeof parsed === 'object' && parsed !== null ? parsed : null;
     } catch (err) {
       if (err instanceof OrchError || (err as { errorName?: string }).errorName === 'UnsafePath') throw err;

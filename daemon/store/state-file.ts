@@ -4,10 +4,11 @@
  * daemon context owns the parsed-state cache (no module state).
  */
 import { constants, lstatSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { assertNoLinks, openNoFollow } from '../../protocol/node/safe-fs.js';
-import { writeDurable } from './durable-write.js';
+import type { SessionPaths } from '../../protocol/node/paths.js';
+import { assertNoLinks, openNoFollow, readFileNoFollow } from '../../protocol/node/safe-fs.js';
+import { withPath, writeDurable } from './durable-write.js';
 import { parseStateFile, serializeState } from '../engine/checksum.js';
 import { utcZ } from '../engine/time.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from '../engine/types.js';
@@ -112,20 +113,21 @@ export class StateFiles {
    * Both or neither, as far as a crash allows:
    *  1. every file it touches is checked first (no link anywhere: protocol/node/safe-fs.ts), so a
    *     refusal leaves nothing changed;
-   *  2. meta.json records where log.jsonl ends now and the `updated_at` the new state will carry;
+   *  2. `commit.pending` records where log.jsonl ends now and the `updated_at` the new state will
+   *     carry ({@link writePending});
    *  3. the events are appended to log.jsonl and fsynced;
    *  4. state.json is replaced atomically and durably; only then is anyone answered.
    * A failure in 3 or 4 cuts the log back at once. A crash between 3 and 4 (kill -9) leaves log
    * lines that state.json does not reflect, for a change nobody was told succeeded: the next writer
    * to load the session finds them through the record of step 2 and moves them aside
-   * ({@link reconcileLog}). The record in meta.json is a cache write (atomic, not fsynced): it
-   * survives a killed process; after a power cut it may be lost, and then such lines would stay.
+   * ({@link reconcileLog}). The record survives a killed process; after a power cut it may be lost
+   * (it is not fsynced), and then such lines would stay.
    * The log goes first because its lines can be identified and set aside afterwards, whereas a
    * state.json written without its events could not be told apart from one edited by hand.
    */
   async save(id: string, state: WorkflowState, events: LogEvent[]): Promise<WorkflowState> {
     const sp = this.store.pathsFor(id);
-    for (const file of [sp.state, sp.log, sp.meta]) assertNoLinks(file);
+    for (const file of [sp.state, sp.log, sp.meta, sp.pending]) assertNoLinks(file);
     const now = new Date();
     const saved: WorkflowState = { ...state, updated_at: utcZ(now) };
     const text = serializeState(saved, now);
@@ -133,14 +135,17 @@ export class StateFiles {
     this.cache.delete(path);
     if (events.length > 0) {
       const logSize = sizeOf(sp.log);
-      const pending: PendingCommit = { log_size: logSize, state_updated_at: saved.updated_at };
-      await this.store.updateMeta(id, { pending_commit: pending }, { durable: false });
+      const previous = await readFileNoFollow(sp.pending).catch(() => null);
+      await writePending(sp.pending, { log_size: logSize, state_updated_at: saved.updated_at });
       try {
         await this.store.appendEvents(id, events);
         crashForTest('log');
         await this.store.writeStateText(id, text);
       } catch (err) {
+        // A refused change leaves every file as it was (the record too: on a full disk an
+        // in-place write of the same length still succeeds).
         await truncateLog(sp.log, logSize).catch(() => undefined);
+        await restorePending(sp.pending, previous).catch(() => undefined);
         throw err;
       }
     } else {
@@ -156,14 +161,65 @@ export class StateFiles {
 }
 
 /**
- * The bookkeeping that lets a crash between the two writes of a change be found again: kept in the
- * session's meta.json (orch's own file; the Python tool's state.json and log.jsonl keep their exact
- * formats). `log_size` is log.jsonl's length before the events were appended, `state_updated_at`
- * the `updated_at` the state.json about to be written carries.
+ * The bookkeeping that lets a crash between the two writes of a change be found again, in the
+ * session's `commit.pending` (orch's own file; the Python tool's state.json and log.jsonl keep
+ * their exact formats). `log_size` is log.jsonl's length before the events were appended,
+ * `state_updated_at` the `updated_at` the state.json about to be written carries. Before, it was
+ * kept in meta.json as `pending_commit`; a session written so is still read from there.
  */
 export interface PendingCommit {
   log_size: number;
   state_updated_at: string;
+}
+
+/** Every record has this length, so each write replaces the whole previous one in place. */
+const PENDING_BYTES = 160;
+
+/**
+ * Writes the record in place: one write(2) of a fixed-length record at offset 0 of a file that
+ * exists after the first change, so no rename and no folder change per commit (a rename over a
+ * file costs ext4 a flush of its data, and each one wakes the watcher). One write of less than a
+ * disk sector is all or nothing, even across a power cut; a record that does not parse is ignored.
+ */
+export async function writePending(path: string, record: PendingCommit): Promise<void> {
+  const bytes = Buffer.alloc(PENDING_BYTES, 0x20);
+  const used = bytes.write(JSON.stringify(record), 'utf8');
+  if (used >= PENDING_BYTES - 1) throw new Error(`commit record longer than ${PENDING_BYTES} bytes`);
+  bytes[PENDING_BYTES - 1] = 0x0a;
+  const handle = await openNoFollow(path, constants.O_WRONLY | constants.O_CREAT);
+  try {
+    await handle.write(bytes, 0, PENDING_BYTES, 0);
+  } catch (err) {
+    throw withPath(err, path);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Puts back the record as it was before a failed change (`null`: there was none). */
+async function restorePending(path: string, previous: string | null): Promise<void> {
+  if (previous === null) return rm(path, { force: true });
+  const handle = await openNoFollow(path, constants.O_WRONLY);
+  try {
+    const bytes = Buffer.from(previous, 'utf8');
+    await handle.write(bytes, 0, bytes.length, 0);
+    await handle.truncate(bytes.length);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The record of the last change, from commit.pending, else from meta.json as written before. */
+async function readPending(store: SessionStore, sp: SessionPaths, id: string): Promise<PendingCommit | null> {
+  try {
+    const parsed = JSON.parse(await readFileNoFollow(sp.pending)) as unknown;
+    return isPending(parsed) ? parsed : null;
+  } catch (err) {
+    if ((err as { errorName?: string }).errorName === 'UnsafePath') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null;
+  }
+  const before = (await store.readMeta(id))?.pending_commit;
+  return isPending(before) ? before : null;
 }
 
 function sizeOf(path: string): number {
@@ -206,8 +262,8 @@ function isPending(value: unknown): value is PendingCommit {
  */
 export async function reconcileLog(store: SessionStore, root: string, id: string, state: WorkflowState, readOnly: boolean): Promise<string | null> {
   const sp = store.pathsFor(id);
-  const pending = (await store.readMeta(id))?.pending_commit;
-  if (!isPending(pending)) return null;
+  const pending = await readPending(store, sp, id);
+  if (pending === null) return null;
   const logSize = sizeOf(sp.log);
   if (logSize <= pending.log_size) return null;
   const stateAt = Date.parse(state.updated_at);

@@ -26,6 +26,8 @@ export interface SessionPaths {
   state: string;
   log: string;
   meta: string;
+  /** The record of a change between its log append and its state write (daemon bookkeeping). */
+  pending: string;
   checkpoints: string;
   feedback: string;
 }
@@ -148,6 +150,7 @@ export function sessionPaths(paths: RepoPaths, id: string): SessionPaths {
     state: join(dir, 'state.json'),
     log: join(dir, 'log.jsonl'),
     meta: join(dir, 'meta.json'),
+    pending: join(dir, 'commit.pending'),
     checkpoints: join(dir, 'checkpoints'),
     feedback: join(dir, 'feedback'),
   };
