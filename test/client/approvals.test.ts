@@ -87,6 +87,13 @@ describe('approvals carry an actor', () => {
     expect(text.stdout).toContain('Phase PLAN approved by Dana (cli)');
     const log = await runOrch(['log', '-n', '1'], { cwd: r.root, env: {} });
     expect(log.stdout).toContain('(approved by Dana, cli)');
+    // The records are extra keys inside dicts, so the Python tool's integrity check still passes.
+    const py = execFileSync('python3', ['-c', [
+      'import json,hashlib,sys',
+      'd=json.load(open(sys.argv[1])); c=d.pop("_checksum"); d.pop("_updated_at"); d.pop("_version")',
+      'print(c == hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:32])',
+    ].join('\n'), join(r.root, '.orchestrator', 'sessions', id, 'state.json')], { encoding: 'utf8' });
+    expect(py.trim()).toBe('True');
   });
 
   test('without a git user name the approver is $USER', async () => {

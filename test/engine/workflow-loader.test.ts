@@ -183,7 +183,9 @@ describe('the bundled default workflow', () => {
     expect(def.name).toBe('orch default workflow');
     expect(def.version).toBe('1.0');
     expect(def.phases.map((p) => p.id)).toEqual(['PLAN', 'EXECUTE', 'REVIEW', 'VERIFY', 'LEARN']);
-    expect(def.settings).toEqual({ test_command: 'npm test', docs_dir: 'docs', tests_dir: 'tests', command_timeout_seconds: 300 });
+    expect(def.settings).toEqual({
+      test_command: 'npm test', docs_dir: 'docs', tests_dir: 'tests', command_timeout_seconds: 300, approvals: { allow_agent: false },
+    });
     const gates = def.phases.flatMap((p) => p.items).filter((i) => i.step_type === 'gate').map((i) => i.id);
     expect(gates).toEqual(['plan_approval', 'run_tests', 'full_test_suite']);
   });
