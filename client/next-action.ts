@@ -49,6 +49,7 @@ export function applyToStatus<T extends SessionStatusResult>(result: T, sel: Sel
   } else {
     const view = result as WorkflowStatusView;
     view.nextAction = withSelectors(view.nextAction, sel);
+    if (view.waitingForPerson) view.waitingForPerson = withSelectors(view.waitingForPerson, sel);
   }
   return result;
 }

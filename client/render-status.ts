@@ -2,7 +2,7 @@
  * The compact status block for people and agents. Its last line is `NEXT_ACTION: orch …`, the
  * exact next command; agents key on it, so its shape is stable.
  */
-import type { ChecklistItem, SessionStatusResult, WorkflowStatusView } from '../protocol/session.js';
+import type { ApprovalRecord, ChecklistItem, SessionStatusResult, WorkflowStatusView } from '../protocol/session.js';
 
 const MARKS: Record<string, string> = {
   completed: '✓',
@@ -13,10 +13,16 @@ const MARKS: Record<string, string> = {
   pending: '○',
 };
 
+/** `approved by Ada (cli)`. */
+function approvedBy(a: ApprovalRecord): string {
+  return `approved by ${a.by} (${a.channel})`;
+}
+
 function itemLine(item: ChecklistItem): string {
   const mark = MARKS[item.status] ?? '○';
   const req = item.required ? '*' : ' ';
   let line = `  ${mark} ${req} ${item.id} — ${item.name}`;
+  if (item.approvedBy) line += ` — ${approvedBy(item.approvedBy)}`;
   if (item.status === 'skipped' && item.skipReason) line += `\n        └─ skipped: ${item.skipReason}`;
   else if (item.status === 'failed') line += '   (verification failed)';
   return line;
@@ -33,8 +39,11 @@ export function renderStatus(view: WorkflowStatusView): string {
   ];
   if (view.constraints.length) lines.push('Constraints:', ...view.constraints.map((c) => `  - ${c}`));
   lines.push('', 'Checklist (* = required):', ...view.items.map(itemLine));
+  if (view.phaseApprovedBy) lines.push('', `Phase ${view.phase} ${approvedBy(view.phaseApprovedBy)}`);
   if (view.blockers.length) lines.push('', `Blockers: ${view.blockers.join(', ')}`);
-  lines.push('', `NEXT_ACTION: ${view.nextAction}`);
+  lines.push('');
+  if (view.waitingForPerson) lines.push(`Waiting for a person: ${view.waitingForPerson}`);
+  lines.push(`NEXT_ACTION: ${view.nextAction}`);
   return lines.join('\n');
 }
 

@@ -26,6 +26,8 @@ export const OrchErrorCode = {
   ItemNotFound: 1104,
   /** The item's verification (file, command, gate) failed. */
   VerificationFailed: 1105,
+  /** An agent (MCP server, hook, or a CLI run under an agent) tried to give or bypass a person's approval. */
+  AgentCannotApprove: 1106,
   /** `.orchestrator/` is missing where it must exist. */
   RepoNotInitialized: 1200,
   /** A state or meta file fails to parse or validate. */
@@ -89,6 +91,7 @@ const EXIT_BY_NAME: Record<OrchErrorName, number> = {
   NoActiveWorkflow: ExitCode.Refused,
   ItemNotFound: ExitCode.Refused,
   VerificationFailed: ExitCode.Refused,
+  AgentCannotApprove: ExitCode.Refused,
   RepoNotInitialized: ExitCode.Refused,
   StateCorrupt: ExitCode.Refused,
   RepoMismatch: ExitCode.Refused,

@@ -41,6 +41,13 @@ export const SessionStartRequest = new RequestType<SessionStartParams, SessionSt
   'session/start',
 );
 
+/** Who gave a person's approval: the name, the client kind it came through (`cli`, `editor`, `web`, …), the client's pid. */
+export interface ApprovalRecord {
+  by: string;
+  channel: string;
+  pid: number | null;
+}
+
 /** One checklist line. */
 export interface ChecklistItem {
   id: string;
@@ -56,6 +63,8 @@ export interface ChecklistItem {
   skipReason?: string | null;
   /** Notes recorded on completion. */
   notes?: string | null;
+  /** Who approved it, for an approved manual gate (null when not approved, or approved without a record). */
+  approvedBy?: ApprovalRecord | null;
 }
 
 export interface ProgressCount {
@@ -89,8 +98,12 @@ export interface WorkflowStatusView {
   blockers: string[];
   /** True when the current phase can be advanced (or finished, on the last phase). */
   canAdvance: boolean;
-  /** The exact next command, e.g. `orch complete write_plan --notes "<what you did>"`. */
+  /** The exact next command, e.g. `orch complete write_plan --notes "<what you did>"`; at a person's gate, `orch wait --item <id>` or `orch wait --phase`. */
   nextAction: string;
+  /** At a person's gate, the command the person runs (`orch approve-item <id>`, `orch approve`); null otherwise. */
+  waitingForPerson: string | null;
+  /** Who approved the current phase's human_approval gate, when it is approved with a record. */
+  phaseApprovedBy: ApprovalRecord | null;
   /** Where the state came from. */
   source: StateSource;
   /** Non-fatal findings: checksum mismatch, legacy files ignored, repo copied. */

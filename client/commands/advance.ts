@@ -10,8 +10,9 @@ export const command: CommandSpec = {
 
 Completes the current phase and starts the next one. Refused while required items are pending
 or failed, or while an exit gate awaits approval; the error lists each blocker. --force advances
-anyway and records that in the log. Advancing from the last phase completes it and points to
-orch finish.
+anyway and records that in the log, except for an AI agent while a person's approval is
+missing (a required manual gate, or the exit gate): it waits with orch wait. Advancing from the
+last phase completes it and points to orch finish.
 
 Example:
   orch advance`,

@@ -9,7 +9,8 @@ export const command: CommandSpec = {
   help: `Usage: orch finish [--notes TEXT] [--force]
        orch finish --abandon --reason TEXT
 
-Completes the workflow. Refused while the current phase has blockers, unless --force. A finished
+Completes the workflow. Refused while the current phase has blockers, unless --force (which an
+AI agent cannot use while a person's approval is missing: it waits with orch wait). A finished
 or abandoned workflow refuses further changes; start a new one with orch start. orch never
 commits, pushes or archives files for you.
 

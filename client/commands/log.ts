@@ -13,7 +13,9 @@ function shortTime(iso: unknown): string {
 
 function line(e: LogEventView): string {
   const where = [e.phase_id, e.item_id].filter((x) => typeof x === 'string' && x !== '').join('/') || '-';
-  const actor = e.actor === 'human' ? ' (human)' : '';
+  const by = e.details?.['approved_by'] as { by?: unknown; channel?: unknown } | undefined;
+  const actor =
+    typeof by?.by === 'string' ? ` (approved by ${by.by}, ${String(by.channel ?? 'unknown')})` : e.actor === 'human' ? ' (human)' : '';
   return `${shortTime(e.timestamp)}  ${String(e.event_type).padEnd(20)}  ${where.padEnd(24)}  ${String(e.message ?? '')}${actor}`;
 }
 

@@ -11,7 +11,8 @@ export const command: CommandSpec = {
 Skips an item of the current phase. The reason needs at least 10 characters; documented items
 need at least 50 and a real explanation (not "n/a", "not needed", …). Items with step_type
 required, or skippable: false, cannot be skipped. Gates can only be skipped with --force and a
-reason of at least 50 characters.
+reason of at least 50 characters. A manual gate (a person's sign-off) cannot be skipped by an
+AI agent, with or without --force: it waits with orch wait --item <item>.
 
 Example:
   orch skip risk_notes --reason "Small isolated middleware change; risks are covered inline in docs/plan.md"`,

@@ -23,13 +23,16 @@ settings:
   docs_dir: "docs"              # where the plan is written
   tests_dir: "tests"            # where tests live (mentioned in item descriptions)
   command_timeout_seconds: 300  # how long a verification command may run
+  approvals:
+    allow_agent: false          # true lets an AI agent approve manual gates and phases itself;
+                                # false: it waits with \`orch wait\` while a person approves
 
 # phases run in order; \`orch advance\` moves to the next one once no required item is open.
 # Each phase has:
 #   id          upper-case, e.g. PLAN or PLAN_2 (required)
 #   name        shown in status (required)
 #   description, notes (a list; a "[tip]" or "[caution]" prefix is shown as a marker)
-#   exit_gate   human_approval makes \`orch advance\` wait for \`orch approve\`; omit it otherwise
+#   exit_gate   human_approval makes \`orch advance\` wait for a person's \`orch approve\`; omit it otherwise
 #   phase_type  strict | guided | autonomous (default guided; informational)
 #   items       the checklist, in order
 # Each item has:
@@ -44,7 +47,8 @@ settings:
 #   verification  what \`orch complete\` checks:
 #               {type: none} (default), {type: file_exists, path: ...},
 #               {type: command, command: ..., expect_exit_code: 0}, or
-#               {type: manual_gate, description: ...} which waits for \`orch approve-item <id>\`
+#               {type: manual_gate, description: ...} which waits for a person's
+#               \`orch approve-item <id>\` (an agent runs \`orch wait --item <id>\` meanwhile)
 phases:
   - id: PLAN
     name: "Plan"

@@ -15,6 +15,7 @@ import {
   type LocatedItem,
   type OpResult,
 } from './ops-common.js';
+import { approverRecord, type Approver } from './human-gates.js';
 import { substitute, substituteForCommand } from './templates.js';
 import { utcOffset, utcZ } from './time.js';
 import type { ItemDef, LogEvent, WorkflowDef, WorkflowState } from './types.js';
@@ -63,9 +64,11 @@ function precheck(state: WorkflowState, def: WorkflowDef, itemId: string, opts: 
   }
   // A person's approval is never implied by completing, whatever the step type or --skip-verify.
   if (loc.itemDef.verification.type === 'manual_gate') {
-    throw new OrchError('InvalidTransition', `Item '${itemId}' requires manual approval; a person approves it with \`orch approve-item ${itemId}\`.`, {
-      itemId,
-    });
+    throw new OrchError(
+      'InvalidTransition',
+      `Item '${itemId}' requires manual approval; a person approves it with \`orch approve-item ${itemId}\` (an agent waits for that with \`orch wait --item ${itemId}\`).`,
+      { itemId },
+    );
   }
   return loc;
 }
@@ -253,8 +256,12 @@ export function completeItem(
   return { state: next, events: ctx.events, message: `Item '${itemId}' completed` };
 }
 
-/** A person approves a `manual_gate` item (any step type); the only way such an item completes. */
-export function approveItem(state: WorkflowState, def: WorkflowDef, itemId: string, opts: { notes?: string }, now: Date): OpResult {
+/**
+ * A person approves a `manual_gate` item (any step type); the only way such an item completes.
+ * `approver` (who, through which client) is kept in `verification_result.approved_by` and in the
+ * event's details.
+ */
+export function approveItem(state: WorkflowState, def: WorkflowDef, itemId: string, opts: { notes?: string; approver?: Approver }, now: Date): OpResult {
   checkTextLength('Note', opts.notes);
   assertOpen(state);
   const found = locateItem(state, def, itemId);
@@ -269,12 +276,13 @@ export function approveItem(state: WorkflowState, def: WorkflowDef, itemId: stri
   const { itemState, phaseDef } = locateItem(next, def, itemId);
   itemState.status = 'completed';
   itemState.completed_at = utcZ(now);
-  itemState.verification_result = { approved: true, approved_at: utcOffset(now), type: 'manual_gate' };
+  const by = opts.approver === undefined ? {} : { approved_by: approverRecord(opts.approver) };
+  itemState.verification_result = { approved: true, approved_at: utcOffset(now), type: 'manual_gate', ...by };
   if (opts.notes) itemState.notes = opts.notes;
   const event = makeEvent(next, now, 'item_completed', `Approved manual gate: ${itemId}`, {
     phaseId: phaseDef.id,
     itemId,
-    details: { notes: opts.notes ?? null, approved: true },
+    details: { notes: opts.notes ?? null, approved: true, ...by },
     actor: 'human',
   });
   return { state: next, events: [event], message: `Item '${itemId}' approved` };

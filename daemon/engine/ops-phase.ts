@@ -4,6 +4,7 @@
  * not block, optional items never do.
  */
 import { OrchError } from '../errors.js';
+import { approverRecord, type Approver } from './human-gates.js';
 import { assertOpen, beginChange, checkTextLength, currentPhase, isRequired, makeEvent, type OpResult } from './ops-common.js';
 import { utcOffset, utcZ } from './time.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from './types.js';
@@ -92,8 +93,11 @@ export function advancePhase(state: WorkflowState, def: WorkflowDef, opts: { for
   return { state: next, events, message: `Advanced to phase: ${nextDef.name}` };
 }
 
-/** A person approves a phase's `exit_gate: human_approval` (default: the current phase). */
-export function approvePhase(state: WorkflowState, def: WorkflowDef, phaseId: string | undefined, now: Date): OpResult {
+/**
+ * A person approves a phase's `exit_gate: human_approval` (default: the current phase); `approver`
+ * is kept in `metadata.phase_<ID>_approved_by` and in the event's details.
+ */
+export function approvePhase(state: WorkflowState, def: WorkflowDef, phaseId: string | undefined, now: Date, approver?: Approver): OpResult {
   assertOpen(state);
   const id = phaseId ?? state.current_phase_id;
   if (!def.phases.some((p) => p.id === id)) {
@@ -102,7 +106,9 @@ export function approvePhase(state: WorkflowState, def: WorkflowDef, phaseId: st
   const next = beginChange(state, now);
   next.metadata[`phase_${id}_approved`] = true;
   next.metadata[`phase_${id}_approved_at`] = utcOffset(now);
-  const event = makeEvent(next, now, 'human_override', `Human approved phase: ${id}`, { phaseId: id, actor: 'human' });
+  const details = approver === undefined ? {} : { approved_by: approverRecord(approver) };
+  if (approver !== undefined) next.metadata[`phase_${id}_approved_by`] = approverRecord(approver);
+  const event = makeEvent(next, now, 'human_override', `Human approved phase: ${id}`, { phaseId: id, details, actor: 'human' });
   return { state: next, events: [event], message: `Phase ${id} approved` };
 }
 

@@ -4,6 +4,7 @@
  * contract: one command, always in the same form (or `none: <why>; <fix>` when nothing can run).
  */
 import type { ChecklistItem, ProgressCount, StateSource, WorkflowStatusView } from '../../protocol/session.js';
+import { agentsMayApprove, approverOf } from './human-gates.js';
 import { AWAITING_APPROVAL, canAdvance } from './ops-phase.js';
 import type { ItemDef, PhaseDef, WorkflowDef, WorkflowState } from './types.js';
 import { isRequired } from './ops-common.js';
@@ -43,20 +44,42 @@ function checklist(state: WorkflowState, phaseDef: PhaseDef | undefined): Checkl
         verification: item.verification.type,
         skipReason: st.skip_reason,
         notes: st.notes,
+        approvedBy: item.verification.type === 'manual_gate' && st.status === 'completed' ? approvalOf(st.verification_result) : null,
       },
     ];
   });
+}
+
+/** The `approved_by` record of a manual gate's `verification_result`. */
+function approvalOf(result: unknown): ReturnType<typeof approverOf> {
+  return typeof result === 'object' && result !== null ? approverOf((result as Record<string, unknown>)['approved_by']) : null;
 }
 
 function isLastPhase(def: WorkflowDef, phaseId: string): boolean {
   return def.phases.length > 0 && def.phases[def.phases.length - 1]?.id === phaseId;
 }
 
-/** The command for the first unfinished item: approval for manual gates, otherwise completion. */
-function itemAction(item: ItemDef): string {
-  if (item.verification.type === 'manual_gate') return `orch approve-item ${item.id}`;
-  return `orch complete ${item.id} --notes "<what you did>"`;
+/** The next command, and at a person's gate the command the person runs. */
+interface Step {
+  action: string;
+  person: string | null;
 }
+
+/**
+ * At a person's gate an agent waits (`orch wait …`) while the person approves; a workflow that lets
+ * agents approve (settings.approvals.allow_agent) gets the approval command itself.
+ */
+function personStep(def: WorkflowDef, wait: string, approve: string): Step {
+  return agentsMayApprove(def) ? { action: approve, person: null } : { action: wait, person: approve };
+}
+
+/** The command for the first unfinished item: waiting for a person at manual gates, otherwise completion. */
+function itemStep(item: ItemDef, def: WorkflowDef): Step {
+  if (item.verification.type === 'manual_gate') return personStep(def, `orch wait --item ${item.id}`, `orch approve-item ${item.id}`);
+  return { action: `orch complete ${item.id} --notes "<what you did>"`, person: null };
+}
+
+const PHASE_GATE = (def: WorkflowDef): Step => personStep(def, 'orch wait --phase', 'orch approve');
 
 /** The file to fix by hand when a session's state is damaged, relative to the repo root. */
 function stateFileOf(sessionId: string | null): string {
@@ -82,21 +105,26 @@ function stuckAction(state: WorkflowState, def: WorkflowDef, sessionId: string |
   );
 }
 
-/** The single next command an agent should run. */
-export function nextActionFor(state: WorkflowState, def: WorkflowDef, blockers: string[], ok: boolean, sessionId: string | null = null): string {
-  if (state.status === 'completed' || state.status === 'abandoned') return 'orch start "<task>"';
+function nextStep(state: WorkflowState, def: WorkflowDef, blockers: string[], ok: boolean, sessionId: string | null): Step {
+  const only = (action: string): Step => ({ action, person: null });
+  if (state.status === 'completed' || state.status === 'abandoned') return only('orch start "<task>"');
   const stuck = stuckAction(state, def, sessionId);
-  if (stuck !== null) return stuck;
+  if (stuck !== null) return only(stuck);
   const phaseState = state.phases[state.current_phase_id];
-  if (ok) return isLastPhase(def, state.current_phase_id) || phaseState?.status === 'completed' ? 'orch finish' : 'orch advance';
-  if (blockers.length === 1 && blockers[0] === AWAITING_APPROVAL) return 'orch approve';
+  if (ok) return only(isLastPhase(def, state.current_phase_id) || phaseState?.status === 'completed' ? 'orch finish' : 'orch advance');
+  if (blockers.length === 1 && blockers[0] === AWAITING_APPROVAL) return PHASE_GATE(def);
   const phaseDef = def.phases.find((p) => p.id === state.current_phase_id);
   const pending = phaseDef?.items.find((item) => {
     const status = phaseState?.items[item.id]?.status;
     return status !== undefined && status !== 'completed' && status !== 'skipped';
   });
-  if (pending !== undefined) return itemAction(pending);
-  return blockers.includes(AWAITING_APPROVAL) ? 'orch approve' : 'orch status';
+  if (pending !== undefined) return itemStep(pending, def);
+  return blockers.includes(AWAITING_APPROVAL) ? PHASE_GATE(def) : only('orch status');
+}
+
+/** The single next command an agent should run. */
+export function nextActionFor(state: WorkflowState, def: WorkflowDef, blockers: string[], ok: boolean, sessionId: string | null = null): string {
+  return nextStep(state, def, blockers, ok, sessionId).action;
 }
 
 /** Builds the protocol's status view of one workflow. */
@@ -105,6 +133,8 @@ export function buildStatusView(state: WorkflowState, def: WorkflowDef, ctx: Sta
   const items = checklist(state, phaseDef);
   const open = state.status !== 'completed' && state.status !== 'abandoned';
   const check = open ? canAdvance(state, def) : { ok: false, blockers: [], skipped: [] };
+  const step = nextStep(state, def, check.blockers, check.ok, ctx.sessionId);
+  const phaseApproved = phaseDef !== undefined && state.metadata[`phase_${phaseDef.id}_approved`] === true;
   return {
     active: state.status === 'active',
     sessionId: ctx.sessionId,
@@ -126,7 +156,9 @@ export function buildStatusView(state: WorkflowState, def: WorkflowDef, ctx: Sta
     constraints: [...state.constraints],
     blockers: check.blockers,
     canAdvance: check.ok,
-    nextAction: nextActionFor(state, def, check.blockers, check.ok, ctx.sessionId),
+    nextAction: step.action,
+    waitingForPerson: step.person,
+    phaseApprovedBy: phaseApproved ? approverOf(state.metadata[`phase_${phaseDef.id}_approved_by`]) : null,
     source: ctx.source,
     warnings: [...ctx.warnings],
     createdAt: state.created_at,

@@ -47,6 +47,8 @@ const VERIFICATION: Record<string, Check> = {
   type: ['none', 'file_exists', 'command', 'manual_gate'], path: 'text?', command: 'text?', expect_exit_code: 'int',
   description: 'text?',
 };
+/** `settings.approvals`: who may give a person's sign-off. */
+const APPROVALS: Record<string, Check> = { allow_agent: 'nested' };
 const TEMPLATE_VAR = /\{\{(\w+)\}\}/g;
 
 /** The Python `workflow_yaml_checksum`: the first 16 hex chars of sha256 over the file's bytes. */
@@ -166,12 +168,24 @@ class Validator {
     }
     const settings = value.settings ?? {};
     if (!isRec(settings)) this.error(['settings'], 'must be a mapping of setting names to values');
-    else this.jsonValues(settings, ['settings']);
+    else {
+      this.jsonValues(settings, ['settings']);
+      if (settings.approvals !== undefined) this.checkApprovals(settings.approvals);
+    }
     if (!Array.isArray(value.phases) || value.phases.length === 0) {
       return this.error(['phases'], 'must be a non-empty list of phases (each with id, name and items)', value.phases === undefined);
     }
     const phaseIds = new Set<string>();
     value.phases.forEach((p, i) => this.checkPhase(p, ['phases', i], phaseIds, isRec(settings) ? settings : {}));
+  }
+
+  private checkApprovals(approvals: unknown): void {
+    const path = ['settings', 'approvals'];
+    if (!isRec(approvals)) return this.error(path, 'must be a mapping, e.g. approvals: {allow_agent: false}');
+    this.checkFields(approvals, path, APPROVALS);
+    if (approvals.allow_agent !== undefined && typeof approvals.allow_agent !== 'boolean') {
+      this.error([...path, 'allow_agent'], `must be true or false (whether an AI agent may approve a person's gates); got ${JSON.stringify(approvals.allow_agent)}`);
+    }
   }
 
   private checkPhase(phase: unknown, path: Path, seen: Set<string>, settings: Rec): void {

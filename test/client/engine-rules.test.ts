@@ -215,7 +215,8 @@ describe('phases and finished workflows', () => {
     const second = await orch(r, 'advance');
     expect(second.code).toBe(1);
     expect(second.json.error.details.blockers).toEqual(['Awaiting human approval']);
-    expect((await orch(r, 'status')).json.nextAction).toBe('orch approve');
+    // Issue 12: at a person's gate the agent waits, and the person is told how to approve.
+    expect((await orch(r, 'status')).json).toMatchObject({ nextAction: 'orch wait --phase', waitingForPerson: 'orch approve' });
 
     expect((await orch(r, 'approve')).code).toBe(0);
     expect(state(r, id).metadata.phase_DESIGN_approved).toBe(true);

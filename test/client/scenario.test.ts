@@ -25,10 +25,13 @@ const { repo } = useRepoRegistry();
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const TIME_KEY = /(^|_)(at|timestamp)$/;
 const ID_KEYS = new Set(['workflow_id', 'checkpoint_id', 'parent_checkpoint_id']);
+/** What orch records beyond the Python tool: who approved (issue 12; test/client/approvals.test.ts). */
+const APPROVER_KEY = /(^|_)approved_by$/;
 
 /**
  * Replaces what legitimately differs between two runs: times (keeping null-ness), workflow and
- * checkpoint ids, the integrity trailer, and the repository's absolute path.
+ * checkpoint ids, the integrity trailer, the repository's absolute path, and the approver records
+ * orch adds (extra keys inside dicts the Python tool reads as they are).
  */
 function normalise(value: Json, root: string): Json {
   if (Array.isArray(value)) return value.map((v) => normalise(v, root));
@@ -36,7 +39,7 @@ function normalise(value: Json, root: string): Json {
   if (value === null || typeof value !== 'object') return value;
   const out: { [k: string]: Json } = {};
   for (const [k, v] of Object.entries(value)) {
-    if (k === '_checksum' || k === '_updated_at') continue;
+    if (k === '_checksum' || k === '_updated_at' || APPROVER_KEY.test(k)) continue;
     if ((TIME_KEY.test(k) || ID_KEYS.has(k)) && v !== null) out[k] = `<${k}>`;
     else out[k] = normalise(v, root);
   }

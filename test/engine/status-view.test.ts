@@ -36,26 +36,48 @@ describe('buildStatusView', () => {
     ]);
     expect(v.items[1]).toEqual({
       id: 'write', name: 'Item write', status: 'pending', required: true, stepType: 'required', verification: 'file_exists',
-      skipReason: null, notes: null,
+      skipReason: null, notes: null, approvedBy: null,
     });
     expect(v.items[0]!.required).toBe(false);
   });
 
-  test('nextAction follows the first unfinished item, then advance, approve and finish', () => {
+  // Issue 12 changed what NEXT_ACTION says at a person's gate: the agent waits (orch wait), the
+  // person approves (waitingForPerson), so these expectations changed from `orch approve-item`/`orch approve`.
+  test('nextAction follows the first unfinished item, then advance, waits at a person\'s gate, and finish', () => {
     let s = fresh();
     expect(view(s).nextAction).toBe('orch complete opt --notes "<what you did>"');
     s = step(s, (x) => skipItem(x, def, 'opt', { reason: 'nothing optional' }, NOW));
     s = step(s, (x) => completeItem(x, def, 'write', { skipVerify: true }, undefined, NOW));
-    expect(view(s).nextAction).toBe('orch approve-item ok_gate');
+    expect(view(s)).toMatchObject({ nextAction: 'orch wait --item ok_gate', waitingForPerson: 'orch approve-item ok_gate' });
     s = step(s, (x) => approveItem(x, def, 'ok_gate', {}, NOW));
-    expect(view(s)).toMatchObject({ nextAction: 'orch advance', canAdvance: true, phaseProgress: { completed: 2, skipped: 1, total: 3 } });
+    expect(view(s)).toMatchObject({ nextAction: 'orch advance', waitingForPerson: null, canAdvance: true, phaseProgress: { completed: 2, skipped: 1, total: 3 } });
     s = step(s, (x) => advancePhase(x, def, {}, NOW));
     s = step(s, (x) => completeItem(x, def, 'code', {}, undefined, NOW));
-    expect(view(s)).toMatchObject({ nextAction: 'orch approve', blockers: ['Awaiting human approval'], progress: { completed: 3, total: 4 } });
+    expect(view(s)).toMatchObject({
+      nextAction: 'orch wait --phase', waitingForPerson: 'orch approve', blockers: ['Awaiting human approval'], progress: { completed: 3, total: 4 },
+    });
     s = step(s, (x) => approvePhase(x, def, undefined, NOW));
     expect(view(s).nextAction).toBe('orch finish');
     s = step(s, (x) => advancePhase(x, def, {}, NOW));
     expect(view(s)).toMatchObject({ nextAction: 'orch finish', canAdvance: true });
+  });
+
+  test('a workflow that lets agents approve gets the approval command itself, with no one to wait for', () => {
+    const open: WorkflowDef = { ...def, settings: { approvals: { allow_agent: true } } };
+    let s = fresh();
+    s = step(s, (x) => skipItem(x, open, 'opt', { reason: 'nothing optional' }, NOW));
+    s = step(s, (x) => completeItem(x, open, 'write', { skipVerify: true }, undefined, NOW));
+    expect(buildStatusView(s, open, ctx)).toMatchObject({ nextAction: 'orch approve-item ok_gate', waitingForPerson: null });
+  });
+
+  test('shows who approved a manual gate and the current phase', () => {
+    const ada = { by: 'Ada', channel: 'cli', pid: 4242 };
+    let s = fresh();
+    s = step(s, (x) => approveItem(x, def, 'ok_gate', { approver: ada }, NOW));
+    expect(view(s).items.find((i) => i.id === 'ok_gate')!.approvedBy).toEqual(ada);
+    expect(view(s).phaseApprovedBy).toBeNull();
+    s = step(s, (x) => approvePhase(x, def, undefined, NOW, { by: 'Bo', channel: 'editor', pid: null }));
+    expect(view(s).phaseApprovedBy).toEqual({ by: 'Bo', channel: 'editor', pid: null });
   });
 
   test('a failed item is the next action', () => {

@@ -183,7 +183,9 @@ describe('the bundled default workflow', () => {
     expect(def.name).toBe('orch default workflow');
     expect(def.version).toBe('1.0');
     expect(def.phases.map((p) => p.id)).toEqual(['PLAN', 'EXECUTE', 'REVIEW', 'VERIFY', 'LEARN']);
-    expect(def.settings).toEqual({ test_command: 'npm test', docs_dir: 'docs', tests_dir: 'tests', command_timeout_seconds: 300 });
+    expect(def.settings).toEqual({
+      test_command: 'npm test', docs_dir: 'docs', tests_dir: 'tests', command_timeout_seconds: 300, approvals: { allow_agent: false },
+    });
     const gates = def.phases.flatMap((p) => p.items).filter((i) => i.step_type === 'gate').map((i) => i.id);
     expect(gates).toEqual(['plan_approval', 'run_tests', 'full_test_suite']);
   });
@@ -192,5 +194,22 @@ describe('the bundled default workflow', () => {
     expect(loadDefaultWorkflow().def).not.toBe(loadDefaultWorkflow().def);
     expect(DEFAULT_WORKFLOW_YAML).toMatch(/^# orch workflow/);
     expect(DEFAULT_WORKFLOW_YAML).toContain('version: "1.0"');
+  });
+});
+
+describe('settings.approvals', () => {
+  const PHASES = 'phases:\n  - id: P\n    name: P\n';
+  test('allow_agent must be true or false, and the error names workflow.yaml, line and column', () => {
+    const yaml = 'name: "W"\nversion: "1.0"\nsettings:\n  approvals:\n    allow_agent: "sure"\n' + PHASES;
+    expect(errorsOf(yaml)).toEqual([expect.stringMatching(/^wf\.yaml:5:18: settings\.approvals\.allow_agent: must be true or false .*got "sure"/)]);
+    expect(errorsOf('name: "W"\nversion: "1.0"\nsettings:\n  approvals: yes\n' + PHASES)).toEqual([
+      expect.stringMatching(/^wf\.yaml:4:\d+: settings\.approvals: must be a mapping/),
+    ]);
+  });
+
+  test('allow_agent: true is kept in the definition; an unknown key there is a warning', () => {
+    const { def, warnings } = parseWorkflowText('name: "W"\nversion: "1.0"\nsettings:\n  approvals: {allow_agent: true, who: x}\n' + PHASES, 'wf.yaml');
+    expect(def.settings['approvals']).toEqual({ allow_agent: true, who: 'x' });
+    expect(warnings).toEqual([expect.stringMatching(/settings\.approvals\.who: unknown key "who" is ignored/)]);
   });
 });

@@ -31,6 +31,11 @@ export function orchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.ORCH_SESSION;
   delete env.ORCH_ROOT;
+  // A suite run from inside an AI agent's shell must not make every orch it spawns an agent (which
+  // may not approve): tests that need an agent say so with CLAUDECODE=1 or ORCH_ACTOR_KIND=agent.
+  for (const k of Object.keys(env)) {
+    if (/^(CLAUDECODE|CLAUDE_CODE_ENTRYPOINT|CURSOR_AGENT|ORCH_ACTOR_KIND)$/.test(k) || k.startsWith('CODEX_')) delete env[k];
+  }
   env.ORCH_IDLE_TIMEOUT_MS ??= '120000';
   env.ORCH_CACHE_DIR ??= CODE_CACHE_DIR;
   // The run's own socket folder (scripts/jest-global-setup.mjs), so killed daemons litter nothing else.
