@@ -181,6 +181,7 @@ export type FeedbackListParams = z.infer<typeof FeedbackListParams>;
 
 export const SubscribeParams = z.object({
   sessionId: z.string().optional().describe("Only this session's events (plus daemon and workflow-file events); omitted: every session."),
+  roster: z.boolean().optional().describe('Also send roster/didChange when a client connects or disconnects (default false).'),
 });
 export type SubscribeParams = z.infer<typeof SubscribeParams>;
 
