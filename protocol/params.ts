@@ -194,6 +194,7 @@ export const GateWaitParams = z.object({
   ...sessionSelector,
   itemId: z.string().optional().describe('Wait until this manual gate item of the current phase is approved.'),
   phase: z.boolean().optional().describe("Wait until the current phase's human-approval gate is open."),
+  phaseId: z.string().max(200).optional().describe('With phase: this phase rather than the current one (a client that asks again after a reconnect pins the phase it began with).'),
   timeoutMs: z
     .number()
     .int()

@@ -1,6 +1,7 @@
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { ExitCode, REQUEST_CANCELLED } from '../../protocol/errors.js';
 import { GateWaitRequest, type GateWaitResult } from '../../protocol/gates.js';
+import { SessionStatusRequest } from '../../protocol/session.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { echo, usageError } from '../errors.js';
 import { applyToStatus, selectorsOf, withSelectors } from '../next-action.js';
@@ -72,7 +73,9 @@ function planOf(ctx: CommandContext): Plan {
  * comes at once and orch asks again after a pause, holding no lock in between.
  */
 async function waitLoop(ctx: CommandContext, plan: Plan, cancel: CancellationTokenSource): Promise<GateWaitResult | 'cancelled'> {
-  const sessionId = ctx.sessionId();
+  let sessionId = ctx.sessionId();
+  let phaseId: string | undefined;
+  let pinned = false;
   const deadline = Date.now() + plan.timeoutMs;
   let reconnects = 0;
   let pause = 50;
@@ -81,8 +84,19 @@ async function waitLoop(ctx: CommandContext, plan: Plan, cancel: CancellationTok
     const timeoutMs = Math.max(0, deadline - Date.now());
     try {
       const conn = await ctx.connect();
+      if (!pinned) {
+        // Asking again after a restart must mean the same session and phase, even if `current`
+        // changed or the phase advanced meanwhile: pin them now.
+        const status = await conn.sendRequest(SessionStatusRequest, { sessionId });
+        if ('workflowId' in status) {
+          sessionId = status.sessionId ?? sessionId;
+          if (plan.phase) phaseId = status.phase;
+        }
+        pinned = true;
+      }
       if (cancel.token.isCancellationRequested) return 'cancelled';
-      const result = await conn.sendRequest(GateWaitRequest, { sessionId, itemId: plan.itemId, phase: plan.phase, timeoutMs }, cancel.token);
+      const params = { sessionId, itemId: plan.itemId, phase: plan.phase, phaseId, timeoutMs };
+      const result = await conn.sendRequest(GateWaitRequest, params, cancel.token);
       if (result.outcome !== 'timeout' || Date.now() >= deadline - 5) return result;
       // Answered before the deadline without the gate open: no daemon to wait in (see gate-wait.ts).
     } catch (err) {

@@ -141,7 +141,11 @@ export async function waitGate(ctx: DaemonContext, p: GateWaitParams, call: Call
   const sessionId = await resolveSession(ctx, p.sessionId);
   if (sessionId === null) throw new OrchError('NoActiveWorkflow', 'No workflow has been started in this repository; start one with orch start "<task>".');
   const first = await requireState(ctx, sessionId);
-  const target: Target = p.itemId !== undefined ? { itemId: p.itemId } : { phaseId: first.state.current_phase_id };
+  const phaseId = p.phaseId ?? first.state.current_phase_id;
+  if (p.itemId === undefined && !first.def.phases.some((ph) => ph.id === phaseId)) {
+    throw new OrchError('InvalidArgument', `There is no phase ${phaseId.slice(0, 100)} in this workflow; the phases are ${first.def.phases.map((ph) => ph.id).join(', ')}.`);
+  }
+  const target: Target = p.itemId !== undefined ? { itemId: p.itemId } : { phaseId };
   const itemId = 'itemId' in target ? target.itemId : null;
   const answer = (outcome: GateWaitOutcome, state: WorkflowState, def: WorkflowDef, approvedBy: GateWaitResult['approvedBy']): GateWaitResult => ({
     outcome,
@@ -184,7 +188,9 @@ export async function waitGate(ctx: DaemonContext, p: GateWaitParams, call: Call
         call.log.warn({ err, session: sessionId }, 'gate/wait could not read the session after a change; still waiting');
       }
     };
-    const remove = ctx.waiters.add({ sessionId, changed: (state, def) => void recheck(state, def) });
+    // An approval written by hand or by another tool is seen too: watch this session's folder.
+  ctx.live?.watcher.watchClosely(sessionId);
+  const remove = ctx.waiters.add({ sessionId, changed: (state, def) => void recheck(state, def) });
     const timer = setTimeout(() => finish(() => resolve(answer('timeout', last.state, last.def, null))), timeoutMs);
     if (call.token) disposables.push(call.token.onCancellationRequested(() => finish(() => reject(cancelled()))));
     // A closed connection has nobody to answer: let go of everything now.

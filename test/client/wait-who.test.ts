@@ -13,6 +13,8 @@ import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { GateWaitRequest, OrchClient, RosterChangedNotification, SessionStatusRequest, type RosterChangedEvent } from '../../client/lib.js';
 import { REQUEST_CANCELLED } from '../../protocol/errors.js';
 import { ORCH_CLI, isNoDaemonRun, orchEnv, runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { readRegistration } from '../helpers/daemons.js';
+import { RawPeer, request } from '../helpers/wire.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -113,6 +115,18 @@ describe('orch wait', () => {
     expect(doc.status.items.find((i: { id: string }) => i.id === 'sign_off').status).toBe('completed');
   });
 
+  test('orch wait --phase returns once a person approves the phase', async () => {
+    const { root } = await gatedRepo();
+    const waiting = spawnOrch(['wait', '--phase', '--timeout', '5m', '--json'], root);
+    if (!isNoDaemonRun) await waitConnected(root, waiting.child.pid!, 'gate/wait');
+    expect((await runOrch(['approve', '-q'], { cwd: root, env: PERSON })).code).toBe(0);
+    const { code } = await within(waiting.exited, 30_000, 'orch wait --phase to return after the approval');
+    expect(code).toBe(0);
+    const doc = JSON.parse(waiting.out());
+    expect(doc).toMatchObject({ outcome: 'open', itemId: null });
+    expect(doc.status.blockers).not.toContain('Awaiting human approval');
+  });
+
   test('orch wait exits 4 after its timeout and prints the same wait as NEXT_ACTION', async () => {
     const { root } = await gatedRepo();
     const started = performance.now();
@@ -208,28 +222,48 @@ describe('gate/wait over the protocol', () => {
     expect((err as ResponseError<unknown>).code).toBe(REQUEST_CANCELLED);
   });
 
-  (isNoDaemonRun ? test.skip : test)('waits do not hold the turns other requests need: 80 pending waits, and status still answers', async () => {
+  (isNoDaemonRun ? test.skip : test)('waits do not hold the turns other requests need: 96 pending waits, and status still answers', async () => {
     const { root } = await gatedRepo(DAEMON);
     const waits: Promise<unknown>[] = [];
-    for (let i = 0; i < 5; i++) {
+    const wait = (c: OrchClient) => c.connection.sendRequest(GateWaitRequest, { itemId: 'sign_off', timeoutMs: 300_000 });
+    // 20 connections with 4 waits each would fill all 64 turns the daemon runs at once if waits took turns.
+    for (let i = 0; i < 20; i++) {
       const c = await OrchClient.connect({ root, env: orchEnv(DAEMON) });
       clients.push(c);
-      for (let j = 0; j < 16; j++) waits.push(c.connection.sendRequest(GateWaitRequest, { itemId: 'sign_off', timeoutMs: 300_000 }).catch(() => 'closed'));
-      // A seventeenth wait on one connection is refused: waits are bounded per connection.
-      const refused = await c.connection.sendRequest(GateWaitRequest, { itemId: 'sign_off', timeoutMs: 300_000 }).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect((refused as ResponseError<{ name: string }>).data?.name).toBe('ConnectionLimit');
+      for (let j = 0; j < 4; j++) waits.push(wait(c).catch(() => 'closed'));
     }
+    // One connection may have 16 pending; the seventeenth is refused.
+    for (let j = 4; j < 16; j++) waits.push(wait(clients[0]!).catch(() => 'closed'));
+    const refused = await wait(clients[0]!).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect((refused as ResponseError<{ name: string }>).data?.name).toBe('ConnectionLimit');
     const other = await OrchClient.connect({ root, env: orchEnv(DAEMON) });
     clients.push(other);
-    const status = await within(other.request(SessionStatusRequest, {}), 30_000, 'status while 80 waits are pending');
+    const status = await within(other.request(SessionStatusRequest, {}), 30_000, 'status while 96 waits are pending');
     expect(status.active).toBe(true);
     // One approval answers every one of them.
     expect((await runOrch(['approve-item', 'sign_off', '-q'], { cwd: root, env: DAEMON })).code).toBe(0);
     const answers = await within(Promise.all(waits), 30_000, 'all waits to be answered');
     expect(answers.every((a) => (a as { outcome?: string }).outcome === 'open')).toBe(true);
+  });
+
+  (isNoDaemonRun ? test.skip : test)('a request reusing the id of a pending gate/wait is refused, so every answer matches one request', async () => {
+    const { root } = await gatedRepo(DAEMON);
+    const peer = await RawPeer.connect(readRegistration(root)!.socketPath);
+    try {
+      await peer.hello();
+      await peer.write(request(7, 'gate/wait', { itemId: 'sign_off', timeoutMs: 300_000 }));
+      const dup = await peer.call(7, 'session/status', {});
+      expect(dup.error?.data?.name).toBe('InvalidArgument');
+      // The wait itself is still pending and is answered when the gate opens.
+      expect((await runOrch(['approve-item', 'sign_off', '-q'], { cwd: root, env: DAEMON })).code).toBe(0);
+      const answer = await waitFor(() => peer.messages.find((m) => m.id === 7 && m.result), 'the wait to be answered', 30_000);
+      expect(answer.result.outcome).toBe('open');
+    } finally {
+      peer.destroy();
+    }
   });
 });
 
