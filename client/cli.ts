@@ -30,6 +30,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   validate: () => import('./commands/validate.js'),
   init: () => import('./commands/init.js'),
   watch: () => import('./commands/watch.js'),
+  wait: () => import('./commands/wait.js'),
+  who: () => import('./commands/who.js'),
   feedback: () => import('./commands/feedback.js'),
   daemon: () => import('./commands/daemon.js'),
 };
@@ -40,7 +42,7 @@ async function mainHelp(): Promise<string> {
     const { command } = await load();
     lines.push(`  ${command.name.padEnd(14)} ${command.summary}`);
   }
-  lines.push('', GLOBAL_HELP, '', 'Run orch <command> --help for a command’s options. Exit codes: 0 ok, 1 refused or not found, 2 usage error, 3 daemon unreachable.');
+  lines.push('', GLOBAL_HELP, '', 'Run orch <command> --help for a command’s options. Exit codes: 0 ok, 1 refused or not found, 2 usage error, 3 daemon unreachable, 4 still waiting (orch wait).');
   return lines.join('\n');
 }
 

@@ -10,8 +10,10 @@ import { LegacySource } from './legacy/legacy-source.js';
 import { LiveService } from './live/live-service.js';
 import type { DaemonConfig } from './runtime/config.js';
 import { KeyedMutex } from './runtime/keyed-mutex.js';
+import { Roster } from './runtime/roster.js';
 import type { Logger } from './runtime/logger.js';
 import { CommitQueues } from './services/commit-queues.js';
+import { GateWaiters } from './services/gate-wait.js';
 import { writeCurrent } from './services/current.js';
 import { randomHex } from './store/ids.js';
 import { SessionIndex } from './store/session-index.js';
@@ -44,6 +46,10 @@ export interface DaemonContext {
   readonly commits: CommitQueues;
   /** Live updates (subscriptions and file watching); null without a daemon. */
   readonly live: LiveService | null;
+  /** Who is connected (roster/list); changes are published to subscribers that asked for them. */
+  readonly roster: Roster;
+  /** Pending gate/wait requests, woken by this context's change events. */
+  readonly waiters: GateWaiters;
   readonly instanceId: string;
   readonly startedAt: Date;
   readonly socketPath: string;
@@ -84,8 +90,10 @@ export function createDaemonContext(o: ContextOptions): DaemonContext {
   });
   const live =
     o.mode === 'daemon' ? new LiveService({ paths: o.paths, log: o.log, store, states, index, events, locks }, o.config.subscriberMaxPending) : null;
+  const roster = new Roster((change, entry) => live?.hub.publish({ kind: 'roster', body: { change, entry } }));
   return {
-    config: o.config, paths: o.paths, log: o.log, store, states, index, legacy, events, locks, live,
+    config: o.config, paths: o.paths, log: o.log, store, states, index, legacy, events, locks, live, roster,
+    waiters: new GateWaiters(events),
     commits: new CommitQueues(),
     reconciled: new Set<string>(),
     readOnly: o.readOnly ?? null,

@@ -58,6 +58,12 @@ export const OrchErrorCode = {
 
 export type OrchErrorName = keyof typeof OrchErrorCode;
 
+/**
+ * The answer to a request its client cancelled (`$/cancelRequest`), in the JSON-RPC reserved band
+ * as LSP defines it (vscode-jsonrpc 8 does not name it). Only long waits (gate/wait) answer it.
+ */
+export const REQUEST_CANCELLED = -32800;
+
 /** The `data` of every application `ResponseError` orch sends. */
 export interface OrchErrorData {
   /** The symbolic name of the code, e.g. `SessionNotFound`. */
@@ -75,6 +81,13 @@ export const ExitCode = {
   Usage: 2,
   /** The daemon is unreachable or failed to start. */
   Unavailable: 3,
+  /**
+   * `orch wait`: the timeout passed and the gate is still closed. Not an error: the command printed
+   * the same NEXT_ACTION (the wait again), so an agent simply runs it once more.
+   */
+  StillWaiting: 4,
+  /** Interrupted (Ctrl-C) before it was done; nothing was changed (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
   /** A bug in orch. */
   Internal: 70,
 } as const;

@@ -181,6 +181,7 @@ export type FeedbackListParams = z.infer<typeof FeedbackListParams>;
 
 export const SubscribeParams = z.object({
   sessionId: z.string().optional().describe("Only this session's events (plus daemon and workflow-file events); omitted: every session."),
+  roster: z.boolean().optional().describe('Also send roster/didChange when a client connects or disconnects (default false).'),
 });
 export type SubscribeParams = z.infer<typeof SubscribeParams>;
 
@@ -193,6 +194,7 @@ export const GateWaitParams = z.object({
   ...sessionSelector,
   itemId: z.string().optional().describe('Wait until this manual gate item of the current phase is approved.'),
   phase: z.boolean().optional().describe("Wait until the current phase's human-approval gate is open."),
+  phaseId: z.string().max(200).optional().describe('With phase: this phase rather than the current one (a client that asks again after a reconnect pins the phase it began with).'),
   timeoutMs: z
     .number()
     .int()

@@ -147,6 +147,30 @@ function hostileRows(h) {
   ];
 }
 
+function wakeRows(w) {
+  const failed = w.failures ? `; ${w.failures} failed` : '';
+  return [
+    row(
+      '8',
+      `orch wait returning after the approval is on disk (spawned orch wait, approval's reply → process exit), median of ${w.cli.n}`,
+      `median ${ms(w.cli.median)}, p90 ${ms(w.cli.p90)}, worst ${ms(w.cli.max)} (from sending the approval: median ${ms(w.cliFromSend.median)})${failed}`,
+      '≤ 20 ms',
+      w.failures === 0 && w.cli.median <= 20,
+    ),
+    row('8', `  a library client in gate/wait: approval's reply → its answer, median of ${w.library.n}`, `median ${ms(w.library.median)}, worst ${ms(w.library.max)}${w.library.median < 0 ? ' (answered before the approver had its own reply)' : ''}`),
+  ];
+}
+
+function whoRows(w) {
+  return [
+    row(
+      '9',
+      `whole orch who --json with ${n(w.clients)} clients connected, median of ${w.who.n}`,
+      `${ms(w.who.median)} (lists ${n(w.listed)} connections); orch status on the same daemon ${ms(w.status.median)}`,
+    ),
+  ];
+}
+
 export function buildRows(r) {
   return [
     ...statusRows(r),
@@ -154,6 +178,8 @@ export function buildRows(r) {
     ...(r.sessions ? sessionRows(r.sessions) : []),
     ...(r.notifications ? notificationRows(r.notifications) : []),
     ...(r.hostile ? hostileRows(r.hostile) : []),
+    ...(r.wake ? wakeRows(r.wake) : []),
+    ...(r.who ? whoRows(r.who) : []),
   ];
 }
 

@@ -9,7 +9,8 @@
  *   --json       one JSON document on stdout (progress still goes to stderr)
  *   --no-build   benchmark dist/ as it is (default: `npm run build` first)
  *   --cli PATH   the client entry to time (default: package.json's bin.orch)
- *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s)
+ *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s; 8: orch wait
+ *                wake-up; 9: orch who with 100 clients)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { coldStatus, notificationLatency, persistentStatus, statusRepo, warmStatus } from './bench-client.mjs';
 import { durableMutations, sessionsAtScale } from './bench-daemon.mjs';
+import { wakeLatency, whoWithClients } from './bench-gates.mjs';
 import { hostileClients } from './bench-hostile.mjs';
 import { BenchSpace, nowMs } from './bench-lib.mjs';
 import { buildRows, formatTable } from './bench-report.mjs';
@@ -34,6 +36,8 @@ const PLANS = {
     sessions: { sizes: [1, 1000, 10000], firstListTimeoutMs: 60_000, warmLists: 10, cliRuns: 5 },
     notifications: 100,
     hostile: { count: 1000, holdMs: 12_000 },
+    wake: { runs: 50 },
+    who: { clients: 100, runs: 10 },
   },
   quick: {
     warmRuns: 20,
@@ -43,6 +47,8 @@ const PLANS = {
     sessions: { sizes: [1, 1000, 10000], firstListTimeoutMs: 6000, warmLists: 3, cliRuns: 2 },
     notifications: 100,
     hostile: { count: 1000, holdMs: 12_000 },
+    wake: { runs: 50 },
+    who: { clients: 100, runs: 5 },
   },
 };
 
@@ -107,6 +113,14 @@ async function runSections(space, opts, plan) {
   if (want(7)) {
     progress(`(7) ${plan.hostile.count} hostile connections held for ${plan.hostile.holdMs / 1000} s`);
     results.hostile = await hostileClients(space, opts.cli, plan.hostile);
+  }
+  if (want(8)) {
+    progress(`(8) orch wait wake-up after an approval, ${plan.wake.runs} runs`);
+    results.wake = await wakeLatency(space, opts.cli, plan.wake);
+  }
+  if (want(9)) {
+    progress(`(9) orch who with ${plan.who.clients} clients connected, ${plan.who.runs} runs`);
+    results.who = await whoWithClients(space, opts.cli, plan.who);
   }
   return results;
 }

@@ -1,3 +1,4 @@
+import { RosterListRequest, type RosterEntry } from '../../protocol/roster.js';
 import { SessionListRequest, SessionShowRequest, SessionSwitchRequest, type SessionListEntry } from '../../protocol/session.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { echo, usageError } from '../errors.js';
@@ -11,18 +12,42 @@ function when(iso: string | null): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-function row(s: SessionListEntry): string {
+/** Who is connected, bound to each session: kind and pid (this command itself excluded). */
+type Connected = Map<string, { kind: string; pid: number | null }[]>;
+
+function row(s: SessionListEntry, connected: Connected): string {
   const progress = s.progress ? `${s.progress.completed}/${s.progress.total}` : '-';
   const task = s.error ? `(unreadable: ${s.error})` : (s.task ?? '-');
-  return `${s.current ? '*' : ' '} ${s.sessionId.padEnd(8)}  ${s.status.padEnd(9)}  ${(s.phase ?? '-').padEnd(9)}  ${progress.padStart(5)}  ${when(s.createdAt)}  ${task}`;
+  const who = connected.get(s.sessionId);
+  const mark = who ? `  [connected: ${who.map((c) => `${c.kind} ${c.pid ?? '?'}`).join(', ')}]` : '';
+  return `${s.current ? '*' : ' '} ${s.sessionId.padEnd(8)}  ${s.status.padEnd(9)}  ${(s.phase ?? '-').padEnd(9)}  ${progress.padStart(5)}  ${when(s.createdAt)}  ${task}${mark}`;
+}
+
+/** The daemon's roster by bound session; empty when it cannot say (an older daemon, no daemon). */
+async function connectedBySession(conn: Awaited<ReturnType<CommandContext['connect']>>): Promise<Connected> {
+  const out: Connected = new Map();
+  let entries: RosterEntry[];
+  try {
+    entries = (await conn.sendRequest(RosterListRequest, {})).connections;
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (e.sessionId === null || e.pid === process.pid) continue;
+    const list = out.get(e.sessionId) ?? [];
+    list.push({ kind: e.kind, pid: e.pid });
+    out.set(e.sessionId, list);
+  }
+  return out;
 }
 
 async function list(ctx: CommandContext): Promise<number> {
   const conn = await ctx.connect({ readOnly: true });
   const { sessions } = await conn.sendRequest(SessionListRequest, {});
-  ctx.out.document(sessions);
+  const connected = await connectedBySession(conn);
+  ctx.out.document(sessions.map((s) => ({ ...s, connected: connected.get(s.sessionId) ?? [] })));
   if (sessions.length === 0) ctx.out.text('No sessions yet. Start one with: orch start "<task>"');
-  else ctx.out.text(['  SESSION   STATUS     PHASE       DONE  CREATED           TASK', ...sessions.map(row)].join('\n'));
+  else ctx.out.text(['  SESSION   STATUS     PHASE       DONE  CREATED           TASK', ...sessions.map((s) => row(s, connected))].join('\n'));
   return 0;
 }
 
@@ -39,7 +64,8 @@ export const command: CommandSpec = {
        orch sessions show <id> [--json]
        orch sessions switch <id>
 
-Lists the repo's sessions, newest first (* marks the current one). 'show' prints one session;
+Lists the repo's sessions, newest first (* marks the current one; [connected: watch 4242] marks
+a session clients are bound to right now, e.g. an orch watch --session or an agent's MCP server). 'show' prints one session;
 'switch' makes it the repo's current session. To work on another session in one terminal only,
 set ORCH_SESSION=<id> (or pass --session <id>) instead of switching.
 

@@ -33,7 +33,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const sessionId = ctx.sessionId();
   const { OrchClient } = await import('../lib.js');
   // A deliberate stop (orch daemon stop) sticks: watch waits for a daemon someone else starts.
-  const client = await OrchClient.connect({ root: ctx.paths().root, env: ctx.env, restartAfterAnnouncedStop: false, client: { kind: 'watch' } });
+  const client = await OrchClient.connect({ root: ctx.paths().root, env: ctx.env, restartAfterAnnouncedStop: false, client: { kind: 'watch', ...(sessionId ? { sessionId } : {}) } });
   const redraw = async (last: string) => {
     const status = applyToStatus(await client.request(SessionStatusRequest, { sessionId }), selectorsOf(ctx));
     const clear = process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n';

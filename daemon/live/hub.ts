@@ -15,6 +15,7 @@ import {
   WorkflowFileChangedNotification,
   type LiveHeader,
 } from '../../protocol/events.js';
+import { RosterChangedNotification } from '../../protocol/roster.js';
 import type { Logger } from '../runtime/logger.js';
 import { randomHex } from '../store/ids.js';
 import type { LiveEvent } from './live-event.js';
@@ -23,6 +24,8 @@ interface Subscription {
   id: string;
   conn: MessageConnection;
   sessionId: string | undefined;
+  /** Also wants roster/didChange (who connects and disconnects). */
+  roster: boolean;
   seq: number;
   /** Notifications handed to the connection but not yet written to the socket. */
   pending: number;
@@ -41,9 +44,9 @@ export class LiveHub {
     return this.subs.size;
   }
 
-  subscribe(conn: MessageConnection, sessionId: string | undefined): string {
+  subscribe(conn: MessageConnection, sessionId: string | undefined, roster = false): string {
     const id = randomHex(12);
-    this.subs.set(id, { id, conn, sessionId, seq: 0, pending: 0, overflowed: false });
+    this.subs.set(id, { id, conn, sessionId, roster, seq: 0, pending: 0, overflowed: false });
     this.log.debug({ subscription: id, session: sessionId ?? '*' }, 'subscribed');
     return id;
   }
@@ -60,6 +63,7 @@ export class LiveHub {
   /** Delivers an event to every subscription that wants it. */
   publish(event: LiveEvent): void {
     for (const sub of this.subs.values()) {
+      if (event.kind === 'roster' && !sub.roster) continue;
       if (sub.sessionId !== undefined && 'sessionId' in event.body && event.body.sessionId !== sub.sessionId) continue;
       this.send(sub, event);
     }
@@ -104,4 +108,5 @@ const TYPES = {
   switched: CurrentSwitchedNotification,
   workflowFile: WorkflowFileChangedNotification,
   shutdown: DaemonWillShutdownNotification,
+  roster: RosterChangedNotification,
 } as const;

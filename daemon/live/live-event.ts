@@ -7,6 +7,7 @@ import type {
   SessionRemovedEvent,
   WorkflowFileChangedEvent,
 } from '../../protocol/events.js';
+import type { RosterChangedEvent } from '../../protocol/roster.js';
 
 type Body<T> = Omit<T, keyof LiveHeader>;
 
@@ -17,4 +18,6 @@ export type LiveEvent =
   | { kind: 'removed'; body: Body<SessionRemovedEvent> }
   | { kind: 'switched'; body: Body<CurrentSwitchedEvent> }
   | { kind: 'workflowFile'; body: Body<WorkflowFileChangedEvent> }
-  | { kind: 'shutdown'; body: Body<DaemonShutdownEvent> };
+  | { kind: 'shutdown'; body: Body<DaemonShutdownEvent> }
+  /** Only to subscriptions that asked for the roster. */
+  | { kind: 'roster'; body: Body<RosterChangedEvent> };

@@ -15,7 +15,7 @@ export async function subscribe(ctx: DaemonContext, p: SubscribeParams, call: Ca
     throw new OrchError('SessionNotFound', `There is no session ${sessionId} in this repository; orch sessions lists them.`, { sessionId });
   }
   if (sessionId) live.watcher.watchClosely(sessionId);
-  return { subscriptionId: live.hub.subscribe(call.conn, sessionId), instanceId: ctx.instanceId };
+  return { subscriptionId: live.hub.subscribe(call.conn, sessionId, p.roster === true), instanceId: ctx.instanceId };
 }
 
 export async function unsubscribe(ctx: DaemonContext, p: UnsubscribeParams): Promise<Record<string, never>> {

@@ -8,15 +8,16 @@
  *
  * A connection must say `daemon/hello` first: until it has, every other request is refused.
  */
-import { ErrorCodes, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node.js';
+import { ErrorCodes, ResponseError, type CancellationToken, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node.js';
 import type { z } from 'zod';
 import { DaemonHelloRequest } from '../../protocol/daemon.js';
 import type { ClientInfo } from '../../protocol/params.js';
-import { describeFsError, OrchErrorCode, type OrchErrorData } from '../../protocol/errors.js';
+import { describeFsError, OrchErrorCode, REQUEST_CANCELLED, type OrchErrorData } from '../../protocol/errors.js';
 import { UnsafePathError } from '../../protocol/node/safe-fs.js';
 import type { DaemonContext } from '../context.js';
 import { OrchError } from '../errors.js';
 import type { Logger } from './logger.js';
+import type { RosterSlot } from './roster.js';
 import type { Tracker } from './tracker.js';
 
 /** What a service knows about the call beyond its params. */
@@ -25,6 +26,8 @@ export interface CallContext {
   readonly log: Logger;
   /** The connection's state (hello seen, who the client is). */
   readonly client: ConnectionState;
+  /** Cancelled when the client sends `$/cancelRequest` for this request. */
+  readonly token?: CancellationToken;
 }
 
 /** Per-connection state the router and services share. */
@@ -37,6 +40,8 @@ export interface ConnectionState {
   clientVersion: string | null;
   /** Who the client said it is in its hello (null before hello, or when it did not say). */
   info: ClientInfo | null;
+  /** The connection's place in the roster (who is connected, their last request). */
+  readonly slot: RosterSlot;
 }
 
 /** One row of the routes table: a request, the schema of its params, and the service that answers it. */
@@ -44,6 +49,12 @@ export interface Route<P, R> {
   readonly type: RequestType<P, R, OrchErrorData>;
   readonly params: z.ZodType<P>;
   readonly run: (ctx: DaemonContext, params: P, call: CallContext) => Promise<R>;
+  /**
+   * True for requests that wait on events (gate/wait): they are not work, so the daemon may go
+   * idle or shut down while they wait (the client asks again), and the socket server does not
+   * count them against a connection's turns.
+   */
+  readonly waits?: boolean;
 }
 
 /** Builds a route; the compiler checks that the schema, the request type and the service agree. */
@@ -51,8 +62,9 @@ export function route<P, R>(
   type: RequestType<P, R, OrchErrorData>,
   params: z.ZodType<P>,
   run: (ctx: DaemonContext, params: P, call: CallContext) => Promise<R>,
+  opts: { waits?: boolean } = {},
 ): Route<P, R> {
-  return { type, params, run };
+  return { type, params, run, ...opts };
 }
 
 /**
@@ -74,6 +86,8 @@ export function describeParamsError(method: string, error: z.ZodError): string {
 }
 
 export function toResponseError(err: unknown, method: string, log: Logger): ResponseError<OrchErrorData | undefined> {
+  // Built on purpose by a service (a cancelled request): passed on as it is.
+  if (err instanceof ResponseError && err.code === REQUEST_CANCELLED) return err as ResponseError<undefined>;
   if (err instanceof OrchError) {
     return new ResponseError(OrchErrorCode[err.errorName], err.message, { name: err.errorName, details: err.details });
   }
@@ -101,12 +115,14 @@ export function serveRoutes(
   log: Logger,
   track: Tracker,
 ): ConnectionState {
-  const client: ConnectionState = { helloDone: false, helloTried: false, clientVersion: null, info: null };
-  const call: CallContext = { conn, log, client };
+  const roster = ctx.roster;
+  const client: ConnectionState = { helloDone: false, helloTried: false, clientVersion: null, info: null, slot: roster.open() };
   for (const r of routes) {
     const method = r.type.method;
-    conn.onRequest(method, async (raw: unknown) => {
+    conn.onRequest(method, async (raw: unknown, token: CancellationToken) => {
       const started = performance.now();
+      const call: CallContext = { conn, log, client, token };
+      roster.touch(client.slot, method);
       try {
         if (method === DaemonHelloRequest.method) client.helloTried = true;
         else if (!client.helloDone && !(client.helloTried && AFTER_MISMATCH.has(method))) {
@@ -114,7 +130,7 @@ export function serveRoutes(
         }
         const parsed = r.params.safeParse(raw ?? {});
         if (!parsed.success) return new ResponseError(ErrorCodes.InvalidParams, describeParamsError(method, parsed.error));
-        return await track(() => r.run(ctx, parsed.data, call));
+        return r.waits ? await r.run(ctx, parsed.data, call) : await track(() => r.run(ctx, parsed.data, call));
       } catch (err) {
         return toResponseError(err, method, log);
       } finally {

@@ -21,6 +21,7 @@ import {
   type MessageWriter,
 } from 'vscode-jsonrpc/node.js';
 import { OrchErrorCode, type OrchErrorName } from '../../protocol/errors.js';
+import { GateWaitRequest } from '../../protocol/gates.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { createBoundedReader } from './bounded-reader.js';
 import type { DaemonConfig } from './config.js';
@@ -70,6 +71,14 @@ interface Turns {
   inFlight: number;
   queued: boolean;
 }
+/**
+ * Requests that wait on events rather than work (gate/wait) run at once, outside the turns: a
+ * client waiting for a person must not hold a turn that others need. At most MAX_WAITS of them per
+ * connection.
+ */
+const WAITING_METHODS = new Set([GateWaitRequest.method]);
+const MAX_WAITS = 16;
+
 /** Methods a client whose hello was refused (another protocol version) may still call. */
 const AFTER_MISMATCH = new Set(['daemon/hello', 'daemon/status', 'daemon/shutdown']);
 
@@ -198,6 +207,9 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
     socket.on('error', (err) => connLog.debug({ err }, 'socket error'));
     let hello: 'none' | 'mismatch' | 'done' = 'none';
     const turns: Turns = { socket, waiting: [], inFlight: 0, queued: false };
+    /** Ids of requests admitted and not yet answered, and which of them wait outside the turns. */
+    const openIds = new Set<number | string>();
+    const waitIds = new Set<number | string>();
     let frameTimer: NodeJS.Timeout | undefined;
     const stopFrameTimer = () => {
       clearTimeout(frameTimer);
@@ -223,11 +235,16 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
     });
 
     const writer = new SocketWriter(socket, (msg) => {
-      if (Message.isResponse(msg) && !unscheduled.has(msg) && turns.inFlight > 0) {
-        turns.inFlight -= 1;
-        running -= 1;
-        enqueue(turns);
-        scheduleSoon();
+      if (Message.isResponse(msg) && !unscheduled.has(msg)) {
+        if (msg.id !== null) openIds.delete(msg.id);
+        if (msg.id !== null && waitIds.delete(msg.id)) {
+          // A wait's answer: it never held a turn.
+        } else if (turns.inFlight > 0) {
+          turns.inFlight -= 1;
+          running -= 1;
+          enqueue(turns);
+          scheduleSoon();
+        }
       }
       // Checked before each message: what the peer left unread so far, on its own and in total.
       const unread = socket.writableLength;
@@ -278,7 +295,32 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
           schedule();
           return false;
         };
-        if (hello === 'done') return pass();
+        const refuse = (name: OrchErrorName, text: string, details: Record<string, string | number>): boolean => {
+          const refusal = errorMessage(message.id, name, text, details);
+          unscheduled.add(refusal);
+          void writer.write(refusal).catch(() => undefined);
+          return false;
+        };
+        if (hello === 'done') {
+          // Every answer is matched to its request by id: an id still in use would be ambiguous.
+          if (message.id !== null && openIds.has(message.id)) {
+            return refuse('InvalidArgument', 'This request id is still in use by an unanswered request of this connection; use a new id.', {});
+          }
+          if (WAITING_METHODS.has(message.method)) {
+            if (waitIds.size >= MAX_WAITS) {
+              return refuse('ConnectionLimit', `This connection already has ${MAX_WAITS} waits pending, its limit; cancel one or open another connection.`, {
+                limit: MAX_WAITS,
+              });
+            }
+            if (message.id !== null) {
+              openIds.add(message.id);
+              waitIds.add(message.id);
+            }
+            return true;
+          }
+          if (message.id !== null) openIds.add(message.id);
+          return pass();
+        }
         if (message.method === 'daemon/hello') {
           // Decided on arrival (the handler checks the same), so requests pipelined after it pass.
           const version = (message.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
@@ -288,12 +330,7 @@ export function createSocketServer(log: Logger, limits: ConnectionLimits, hooks:
         }
         if (hello === 'mismatch' && AFTER_MISMATCH.has(message.method)) return pass();
         const method = message.method.slice(0, 100);
-        const refusal = errorMessage(message.id, 'HelloRequired', `Send daemon/hello first: this daemon answers ${method} only after the handshake.`, {
-          method,
-        });
-        unscheduled.add(refusal);
-        void writer.write(refusal).catch(() => undefined);
-        return false;
+        return refuse('HelloRequired', `Send daemon/hello first: this daemon answers ${method} only after the handshake.`, { method });
       },
     });
     const conn = createMessageConnection(reader, writer);

@@ -92,8 +92,11 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   const live = ctx.live!;
   const sockets = createSocketServer(log, config, {
     register(conn: MessageConnection, connLog: Logger) {
-      serveRoutes(conn, ROUTES, ctx, connLog, idle.track);
-      conn.onClose(() => live.hub.detach(conn));
+      const client = serveRoutes(conn, ROUTES, ctx, connLog, idle.track);
+      conn.onClose(() => {
+        live.hub.detach(conn);
+        ctx.roster.close(client.slot);
+      });
     },
     onCountChange: (n) => idle.setConnections(n),
   });

@@ -17,6 +17,7 @@ export async function hello(ctx: DaemonContext, p: DaemonHelloParams, call: Call
   call.client.helloDone = true;
   call.client.clientVersion = p.clientVersion;
   call.client.info = p.client ?? null;
+  ctx.roster.hello(call.client.slot, call.client.info);
   call.log.debug({ client: p.clientVersion, kind: p.client?.kind, pid: p.client?.pid }, 'hello');
   return { protocolVersion: PROTOCOL_VERSION, daemonVersion: ORCH_VERSION, pid: process.pid, instanceId: ctx.instanceId };
 }

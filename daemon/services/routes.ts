@@ -7,7 +7,9 @@
 import { DaemonHelloRequest, DaemonShutdownRequest, DaemonStatusRequest } from '../../protocol/daemon.js';
 import { SubscribeRequest, UnsubscribeRequest } from '../../protocol/events.js';
 import { FeedbackAddRequest, FeedbackListRequest } from '../../protocol/feedback.js';
+import { GateWaitRequest } from '../../protocol/gates.js';
 import * as P from '../../protocol/params.js';
+import { RosterListRequest } from '../../protocol/roster.js';
 import {
   SessionListRequest,
   SessionShowRequest,
@@ -33,6 +35,7 @@ import { route } from '../runtime/router.js';
 import { createCheckpoint, listCheckpoints } from './checkpoints.js';
 import { daemonStatus, hello, shutdownDaemon } from './daemon-info.js';
 import { addFeedback, listFeedback } from './feedback.js';
+import { waitGate } from './gate-wait.js';
 import { readLog } from './log.js';
 import { listSessions, sessionStatus, showSession, startSession, switchSession } from './sessions.js';
 import { initWorkflow, validateWorkflow } from './workflow-file.js';
@@ -64,6 +67,10 @@ export const ROUTES = [
 
   route(FeedbackAddRequest, P.FeedbackAddParams, addFeedback),
   route(FeedbackListRequest, P.FeedbackListParams, listFeedback),
+
+  // Waits on change events, not work: see Route.waits.
+  route(GateWaitRequest, P.GateWaitParams, waitGate, { waits: true }),
+  route(RosterListRequest, P.RosterListParams, async (ctx) => ctx.roster.list()),
 
   route(SubscribeRequest, P.SubscribeParams, subscribe),
   route(UnsubscribeRequest, P.UnsubscribeParams, unsubscribe),
