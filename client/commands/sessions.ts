@@ -45,7 +45,7 @@ async function list(ctx: CommandContext): Promise<number> {
   const conn = await ctx.connect({ readOnly: true });
   const { sessions } = await conn.sendRequest(SessionListRequest, {});
   const connected = await connectedBySession(conn);
-  ctx.out.document(sessions.map((s) => ({ ...s, connected: connected.get(s.sessionId) ?? [] })));
+  ctx.out.document(sessions.map((s) => (connected.has(s.sessionId) ? { ...s, connected: connected.get(s.sessionId) } : s)));
   if (sessions.length === 0) ctx.out.text('No sessions yet. Start one with: orch start "<task>"');
   else ctx.out.text(['  SESSION   STATUS     PHASE       DONE  CREATED           TASK', ...sessions.map((s) => row(s, connected))].join('\n'));
   return 0;

@@ -147,6 +147,8 @@ async function run(ctx: CommandContext): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   if (result === 'cancelled' || interrupted) {
+    // Whatever was still in flight (a connection being opened) must not keep the process alive.
+    setTimeout(() => process.exit(ExitCode.Interrupted), 2000).unref();
     ctx.out.document({ outcome: 'cancelled' });
     ctx.out.warn('orch wait was interrupted; nothing was changed.');
     return ExitCode.Interrupted;
