@@ -17,6 +17,7 @@ import type { GateWaitOutcome, GateWaitParams, GateWaitResult } from '../../prot
 import type { DaemonContext } from '../context.js';
 import { buildStatusView } from '../engine/status-view.js';
 import type { WorkflowDef, WorkflowState } from '../engine/types.js';
+import { approverOf } from '../engine/human-gates.js';
 import { OrchError } from '../errors.js';
 import type { DaemonEvents } from '../events.js';
 import type { CallContext } from '../runtime/router.js';
@@ -34,20 +35,10 @@ interface Verdict {
   approvedBy: GateWaitResult['approvedBy'];
 }
 
-/** A string field of a record, if it is one (approval records written by other versions vary). */
-function field(rec: Record<string, unknown> | null | undefined, ...names: string[]): string | null {
-  if (!rec) return null;
-  for (const n of names) {
-    const v = rec[n];
-    if (typeof v === 'string' && v !== '') return v;
-  }
-  return null;
-}
-
-function approver(rec: Record<string, unknown> | null | undefined, prefix = ''): GateWaitResult['approvedBy'] {
-  const by = field(rec, `${prefix}approved_by`, `${prefix}by`);
-  if (by === null) return null;
-  return { by, channel: field(rec, `${prefix}approved_via`, `${prefix}channel`) ?? 'unknown' };
+/** Who approved, from the record approvals store (engine/human-gates.ts), as the wait reports it. */
+function approver(record: unknown): GateWaitResult['approvedBy'] {
+  const a = approverOf(record);
+  return a ? { by: a.by, channel: a.channel } : null;
 }
 
 /** Where the item is (any phase), or a refusal naming the current phase's items. */
@@ -68,7 +59,7 @@ export function judge(state: WorkflowState, def: WorkflowDef, target: Target): V
   if (state.status === 'abandoned') return { outcome: 'abandoned', approvedBy: null };
   if ('itemId' in target) {
     const item = findItem(state, def, target.itemId);
-    if (item.status === 'completed') return { outcome: 'open', approvedBy: approver(item.verification_result) ?? approver(item as unknown as Record<string, unknown>) };
+    if (item.status === 'completed') return { outcome: 'open', approvedBy: approver((item.verification_result as Record<string, unknown> | null | undefined)?.['approved_by']) };
     // A skipped item no longer holds anyone up; a failed one, or a workflow finished without it, never opens.
     if (item.status === 'skipped') return { outcome: 'open', approvedBy: null };
     if (item.status === 'failed' || state.status === 'completed') return { outcome: 'failed', approvedBy: null };
@@ -78,7 +69,7 @@ export function judge(state: WorkflowState, def: WorkflowDef, target: Target): V
   const phaseDef = def.phases.find((p) => p.id === phaseId);
   const meta = state.metadata;
   const approved = meta[`phase_${phaseId}_approved`] === true;
-  if (approved) return { outcome: 'open', approvedBy: approver(meta, `phase_${phaseId}_`) };
+  if (approved) return { outcome: 'open', approvedBy: approver(meta[`phase_${phaseId}_approved_by`]) };
   // No person's gate on this phase, or the workflow moved past it (advanced by force, finished).
   const passed = state.current_phase_id !== phaseId || state.phases[phaseId]?.status === 'completed' || state.status === 'completed';
   if (phaseDef?.exit_gate !== 'human_approval' || passed) return { outcome: 'open', approvedBy: null };

@@ -105,13 +105,14 @@ describe('orch wait', () => {
     // With a daemon, approve only once the wait is parked in it (the roster shows its request).
     if (!isNoDaemonRun) await waitConnected(root, waiting.child.pid!, 'gate/wait');
     expect(waiting.child.exitCode).toBeNull();
-    const approve = await runOrch(['approve-item', 'sign_off', '-q'], { cwd: root, env: PERSON });
+    const approve = await runOrch(['approve-item', 'sign_off', '-q', '--by', 'Dana'], { cwd: root, env: PERSON });
     expect(approve.code).toBe(0);
     const { code } = await within(waiting.exited, 30_000, 'orch wait to return after the approval');
     expect({ code, stderr: waiting.err() }).toEqual({ code: 0, stderr: '' });
     const doc = JSON.parse(waiting.out());
     expect(doc.outcome).toBe('open');
     expect(doc.itemId).toBe('sign_off');
+    expect(doc.approvedBy).toEqual({ by: 'Dana', channel: 'cli' });
     expect(doc.status.items.find((i: { id: string }) => i.id === 'sign_off').status).toBe('completed');
   });
 
@@ -119,11 +120,11 @@ describe('orch wait', () => {
     const { root } = await gatedRepo();
     const waiting = spawnOrch(['wait', '--phase', '--timeout', '5m', '--json'], root);
     if (!isNoDaemonRun) await waitConnected(root, waiting.child.pid!, 'gate/wait');
-    expect((await runOrch(['approve', '-q'], { cwd: root, env: PERSON })).code).toBe(0);
+    expect((await runOrch(['approve', '-q', '--by', 'Ada'], { cwd: root, env: PERSON })).code).toBe(0);
     const { code } = await within(waiting.exited, 30_000, 'orch wait --phase to return after the approval');
     expect(code).toBe(0);
     const doc = JSON.parse(waiting.out());
-    expect(doc).toMatchObject({ outcome: 'open', itemId: null });
+    expect(doc).toMatchObject({ outcome: 'open', itemId: null, approvedBy: { by: 'Ada', channel: 'cli' } });
     expect(doc.status.blockers).not.toContain('Awaiting human approval');
   });
 
