@@ -33,6 +33,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   feedback: () => import('./commands/feedback.js'),
   daemon: () => import('./commands/daemon.js'),
   mcp: () => import('./commands/mcp.js'),
+  hook: () => import('./commands/hook.js'),
 };
 
 async function mainHelp(): Promise<string> {

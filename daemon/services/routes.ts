@@ -7,6 +7,7 @@
 import { DaemonHelloRequest, DaemonShutdownRequest, DaemonStatusRequest } from '../../protocol/daemon.js';
 import { SubscribeRequest, UnsubscribeRequest } from '../../protocol/events.js';
 import { FeedbackAddRequest, FeedbackListRequest } from '../../protocol/feedback.js';
+import { HookStopRequest } from '../../protocol/hooks.js';
 import * as P from '../../protocol/params.js';
 import {
   SessionListRequest,
@@ -33,6 +34,7 @@ import { route } from '../runtime/router.js';
 import { createCheckpoint, listCheckpoints } from './checkpoints.js';
 import { daemonStatus, hello, shutdownDaemon } from './daemon-info.js';
 import { addFeedback, listFeedback } from './feedback.js';
+import { hookStop } from './hooks.js';
 import { readLog } from './log.js';
 import { listSessions, sessionStatus, showSession, startSession, switchSession } from './sessions.js';
 import { initWorkflow, validateWorkflow } from './workflow-file.js';
@@ -64,6 +66,8 @@ export const ROUTES = [
 
   route(FeedbackAddRequest, P.FeedbackAddParams, addFeedback),
   route(FeedbackListRequest, P.FeedbackListParams, listFeedback),
+
+  route(HookStopRequest, P.HookStopParams, hookStop),
 
   route(SubscribeRequest, P.SubscribeParams, subscribe),
   route(UnsubscribeRequest, P.UnsubscribeParams, unsubscribe),
