@@ -45,12 +45,17 @@ export function readJsonObject(file: string, root: string): JsonObject {
 
 /** Writes `value` as the whole of `file` (2-space JSON), atomically and durably, creating its folder. */
 export function writeJsonAtomic(file: string, value: unknown): void {
+  writeTextAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Writes `text` as the whole of `file`, atomically and durably, creating its folder. */
+export function writeTextAtomic(file: string, text: string): void {
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.orch-${process.pid}.tmp`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
-    writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    writeSync(fd, text);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
