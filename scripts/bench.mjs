@@ -9,7 +9,7 @@
  *   --json       one JSON document on stdout (progress still goes to stderr)
  *   --no-build   benchmark dist/ as it is (default: `npm run build` first)
  *   --cli PATH   the client entry to time (default: package.json's bin.orch)
- *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s)
+ *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s; 8: agent hooks and MCP)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { agentHooksAndMcp } from './bench-agents.mjs';
 import { coldStatus, notificationLatency, persistentStatus, statusRepo, warmStatus } from './bench-client.mjs';
 import { durableMutations, sessionsAtScale } from './bench-daemon.mjs';
 import { hostileClients } from './bench-hostile.mjs';
@@ -34,6 +35,7 @@ const PLANS = {
     sessions: { sizes: [1, 1000, 10000], firstListTimeoutMs: 60_000, warmLists: 10, cliRuns: 5 },
     notifications: 100,
     hostile: { count: 1000, holdMs: 12_000 },
+    agents: { runs: 30, calls: 1000 },
   },
   quick: {
     warmRuns: 20,
@@ -43,6 +45,7 @@ const PLANS = {
     sessions: { sizes: [1, 1000, 10000], firstListTimeoutMs: 6000, warmLists: 3, cliRuns: 2 },
     notifications: 100,
     hostile: { count: 1000, holdMs: 12_000 },
+    agents: { runs: 15, calls: 300 },
   },
 };
 
@@ -107,6 +110,10 @@ async function runSections(space, opts, plan) {
   if (want(7)) {
     progress(`(7) ${plan.hostile.count} hostile connections held for ${plan.hostile.holdMs / 1000} s`);
     results.hostile = await hostileClients(space, opts.cli, plan.hostile);
+  }
+  if (want(8)) {
+    progress(`(8) agent hooks, ${plan.agents.runs} runs each next to node -e 0; MCP orch_status, ${plan.agents.calls} calls`);
+    results.agents = await agentHooksAndMcp(space, opts.cli, plan.agents);
   }
   return results;
 }

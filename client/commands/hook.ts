@@ -4,8 +4,7 @@
  * agent stop, so this path stays lean: one request to the daemon, no zod, no MCP SDK. A hook never
  * fails the agent: when orch cannot answer it says why on stderr and lets the agent go on.
  */
-import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { HookStopRequest, type HookStopResult } from '../../protocol/hooks.js';
 import { isSessionId } from '../../protocol/node/paths.js';
 import { SessionStatusRequest, type SessionStatusResult, type WorkflowStatusView } from '../../protocol/session.js';
@@ -28,8 +27,10 @@ const MAX_CONTEXT_CHARS = 6000;
 
 /** The hook's JSON input; `{}` when there is none (run by hand at a terminal) or it is not JSON. */
 function readInput(): HookInput {
-  if (isatty(0)) return {};
   try {
+    // A pipe or a file, as Claude Code gives it; never wait on a terminal.
+    const st = fstatSync(0);
+    if (!st.isFIFO() && !st.isFile() && !st.isSocket()) return {};
     const text = readFileSync(0, 'utf8').slice(0, MAX_INPUT);
     const value: unknown = JSON.parse(text);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as HookInput) : {};
@@ -38,8 +39,14 @@ function readInput(): HookInput {
   }
 }
 
+/** One JSON line on stdout, written directly: a hook runs on every agent stop, and the stream costs time. */
 function emit(ctx: CommandContext, value: unknown): void {
-  ctx.out.io.stdout(JSON.stringify(value) + '\n');
+  const line = JSON.stringify(value) + '\n';
+  try {
+    writeSync(1, line);
+  } catch {
+    ctx.out.io.stdout(line);
+  }
 }
 
 function failOpen(ctx: CommandContext, hook: string, err: unknown): number {
