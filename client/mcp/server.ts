@@ -213,8 +213,9 @@ class OrchMcp {
       },
       ({ session }) =>
         this.call(async (c, bound) => {
-          if (session !== undefined) this.bound = session;
           const view = this.status(await c.request(SessionStatusRequest, { sessionId: session ?? bound }));
+          // Switch only to a session that exists (the request above refused any other).
+          if (session !== undefined) this.bound = session;
           return result(renderStatusResult(view), summaryOf(view));
         }),
     );

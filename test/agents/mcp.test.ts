@@ -201,6 +201,11 @@ describe('orch mcp', () => {
     await runOrchJson(['start', 'Second'], { cwd: r.root, env: { ORCH_DAEMON: '1' } });
     const { client } = await connect(r, { ORCH_SESSION: first.json.sessionId });
     expect((await call(client, 'orch_status')).structuredContent).toMatchObject({ sessionId: first.json.sessionId, task: 'First' });
+    // A session that does not exist is an error, and the server stays where it was.
+    const missing = await call(client, 'orch_status', { session: 'deadbeef' });
+    expect(missing.isError).toBe(true);
+    expect(missing.structuredContent!.error.name).toBe('SessionNotFound');
+    expect((await call(client, 'orch_status')).structuredContent).toMatchObject({ sessionId: first.json.sessionId, task: 'First' });
     const bad = await call(client, 'orch_complete', { item: 42 });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(/item/);
