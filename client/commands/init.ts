@@ -6,12 +6,12 @@ import { usageError } from '../errors.js';
 
 export const command: CommandSpec = {
   name: 'init',
-  summary: 'write orch’s default workflow to workflow.yaml (the one command that writes outside .orchestrator/)',
+  summary: 'write orch’s default workflow to workflow.yaml (--agents: and an orch section in AGENTS.md)',
   help: `Usage: orch init [--force] [--portable] [--agents]
 
 Writes orch's bundled default workflow to workflow.yaml in the repository root, for you to edit.
-This is the only orch command that writes outside .orchestrator/, and it writes only
-workflow.yaml (and its backup). If workflow.yaml exists, nothing is changed unless you pass
+Like the agent set-up commands (orch hook install, orch mcp config --write) it writes outside
+.orchestrator/, on request: only workflow.yaml (and its backup), and AGENTS.md with --agents. If workflow.yaml exists, nothing is changed unless you pass
 --force; then the current file is first kept as workflow.yaml.bak, or the next free
 workflow.yaml.bak.1, .bak.2, … (a backup is never overwritten).
 
