@@ -55,19 +55,27 @@ export async function agentHooksAndMcp(space, cli, { runs, calls }) {
     const listed = await client.listTools();
     const args = { session: process.env.BENCH_SESSION };
     for (let i = 0; i < 100; i++) await client.callTool({ name: 'orch_status', arguments: args });
+    // The same status on a plain daemon connection, interleaved: what MCP adds on this machine now.
+    const { OrchClient, SessionStatusRequest } = await import(process.env.BENCH_LIB);
+    const plain = await OrchClient.connect({ root: process.env.BENCH_ROOT, autoStart: false, reconnect: false });
     const ms = [];
+    const direct = [];
     for (let i = 0; i < Number(process.env.BENCH_N); i++) {
-      const t = process.hrtime.bigint();
+      let t = process.hrtime.bigint();
       await client.callTool({ name: 'orch_status', arguments: args });
       ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+      t = process.hrtime.bigint();
+      await plain.request(SessionStatusRequest, { sessionId: process.env.BENCH_SESSION });
+      direct.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
+    plain.close();
     await client.close();
-    process.stdout.write(JSON.stringify({ ms, listBytes: Buffer.byteLength(JSON.stringify(listed)), tools: listed.tools.length,
+    process.stdout.write(JSON.stringify({ ms, direct, listBytes: Buffer.byteLength(JSON.stringify(listed)), tools: listed.tools.length,
       longestDescription: Math.max(...listed.tools.map((t) => (t.description ?? '').length)) }));`;
-  const mcpEnv = space.env({ BENCH_SDK_CLIENT: sdk('client/index.js'), BENCH_SDK_STDIO: sdk('client/stdio.js'), BENCH_CLI: cli, BENCH_ROOT: root, BENCH_SESSION: sessionId, BENCH_N: String(calls) });
+  const mcpEnv = space.env({ BENCH_LIB: pathToFileURL(join(space.projectRoot, 'dist', 'client', 'lib.js')).href, BENCH_SDK_CLIENT: sdk('client/index.js'), BENCH_SDK_STDIO: sdk('client/stdio.js'), BENCH_CLI: cli, BENCH_ROOT: root, BENCH_SESSION: sessionId, BENCH_N: String(calls) });
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: mcpEnv, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`the MCP round-trip script exited ${r.status}: ${r.stderr.slice(0, 500)}`);
   const mcp = JSON.parse(r.stdout);
   await space.stopDaemon(root);
-  return { floor: summarize(floor), stop: summarize(stopMs), sessionStart: summarize(startMs), mcp: { ...summarize(mcp.ms), listBytes: mcp.listBytes, tools: mcp.tools, longestDescription: mcp.longestDescription } };
+  return { floor: summarize(floor), stop: summarize(stopMs), sessionStart: summarize(startMs), mcp: { ...summarize(mcp.ms), direct: summarize(mcp.direct), listBytes: mcp.listBytes, tools: mcp.tools, longestDescription: mcp.longestDescription } };
 }

@@ -156,7 +156,7 @@ function agentRows(a) {
   return [
     hook('stop', a.stop),
     hook('session-start', a.sessionStart),
-    row('8', `MCP tool call over stdio after initialisation (orch_status), p50 of ${n(m.n)}`, `${ms(m.median)} (p99 ${ms(m.p99)})`, '≤ 5 ms', m.median <= 5),
+    row('8', `MCP tool call over stdio after initialisation (orch_status), p50 of ${n(m.n)}`, `${ms(m.median)} (p99 ${ms(m.p99)}); the same session/status on a plain daemon connection, interleaved: p50 ${ms(m.direct.median)}`, '≤ 5 ms', m.median <= 5),
     row('8', '  MCP tools/list', `${m.tools} tools, ${n(m.listBytes)} bytes; longest description ${m.longestDescription} characters`, '≤ 8 tools, < 6 KB, < 200', m.tools <= 8 && m.listBytes < 6144 && m.longestDescription < 200),
   ];
 }
