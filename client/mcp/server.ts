@@ -130,6 +130,7 @@ function capBytes(text: string, max: number): string {
 class OrchMcp {
   private client: Promise<OrchClient> | null = null;
   private bound: string | undefined;
+  private readonly inflight = new Set<Promise<CallToolResult>>();
   constructor(private readonly o: McpServeOptions) {
     this.bound = o.sessionId;
   }
@@ -193,12 +194,27 @@ class OrchMcp {
     return result(text, structured, true);
   }
 
-  private async call(fn: (c: OrchClient, sessionId: string | undefined) => Promise<CallToolResult>): Promise<CallToolResult> {
-    try {
-      const c = await this.connect();
-      return await fn(c, await this.session(c));
-    } catch (err) {
-      return this.failed(err);
+  private call(fn: (c: OrchClient, sessionId: string | undefined) => Promise<CallToolResult>): Promise<CallToolResult> {
+    const running = (async () => {
+      try {
+        const c = await this.connect();
+        return await fn(c, await this.session(c));
+      } catch (err) {
+        return this.failed(err);
+      }
+    })();
+    this.inflight.add(running);
+    void running.finally(() => this.inflight.delete(running));
+    return running;
+  }
+
+  /** Waits for the calls still running (a client may close stdin right after its last request). */
+  async drain(): Promise<void> {
+    // A request read in the last chunk reaches its handler after a few promise turns.
+    await new Promise((r) => setImmediate(r));
+    while (this.inflight.size > 0) {
+      await Promise.allSettled([...this.inflight]);
+      await new Promise((r) => setImmediate(r));
     }
   }
 
@@ -363,6 +379,8 @@ export async function serveMcp(o: McpServeOptions): Promise<number> {
   });
   await server.connect(transport);
   await closed;
+  // stdin ended: answer what was asked (the transport can still write), then close.
+  await orch.drain();
   orch.close();
   await server.close().catch(() => undefined);
   return 0;

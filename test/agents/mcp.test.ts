@@ -3,6 +3,7 @@
  * built `orch mcp` in a temp repo, with a real daemon behind it.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -209,6 +210,29 @@ describe('orch mcp', () => {
     const bad = await call(client, 'orch_complete', { item: 42 });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(/item/);
+  });
+
+  test('a client that closes stdin right after its last request still gets the answer, and the server exits', async () => {
+    const r = repo();
+    const child = spawn(process.execPath, [ORCH_CLI, 'mcp'], { cwd: r.root, env: orchEnv({ ORCH_DAEMON: '1' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const messages = [
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'orch_start', arguments: { task: 'Last words' } } },
+    ];
+    child.stdin.end(messages.map((m) => JSON.stringify(m)).join('\n') + '\n');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((resolve) => (timer = setTimeout(() => resolve('still running after 30 s'), 30_000)));
+    const code = await Promise.race([exited, late]);
+    clearTimeout(timer);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    expect(code).toBe(0);
+    const replies = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(replies.map((m) => m.id)).toEqual([1, 2]);
+    expect(replies[1].result.structuredContent.task).toBe('Last words');
   });
 
   // enable after issue-12 merge: the daemon on this branch does not serve gate/wait yet.
