@@ -9,7 +9,7 @@ import { HookStopRequest, type HookStopResult } from '../../protocol/hooks.js';
 import { isSessionId } from '../../protocol/node/paths.js';
 import { SessionStatusRequest, type SessionStatusResult, type WorkflowStatusView } from '../../protocol/session.js';
 import type { CommandContext, CommandSpec } from '../command.js';
-import { usageError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import { applyToStatus, selectorsOf, withSelectors, type Selectors } from '../next-action.js';
 import { renderStatusResult } from '../render-status.js';
 
@@ -55,12 +55,26 @@ function failOpen(ctx: CommandContext, hook: string, err: unknown): number {
   return 0;
 }
 
+/**
+ * `.orchestrator/` of the repository the hook runs in, or null outside any repository (a hook in
+ * the user's own settings runs everywhere: there it has nothing to say).
+ */
+function orchDirOrNull(ctx: CommandContext): string | null {
+  try {
+    return ctx.paths().orchDir;
+  } catch (err) {
+    if (err instanceof CliError && err.errorName === 'RepoNotInitialized') return null;
+    throw err;
+  }
+}
+
 /** Stop: block while the agent has work in the current phase; see daemon/services/hooks.ts. */
 async function stop(ctx: CommandContext): Promise<number> {
   const input = readInput();
   try {
-    // A repository that never used orch has nothing to hold the agent to.
-    if (!existsSync(ctx.paths().orchDir)) return 0;
+    // A repository that never used orch (or no repository) has nothing to hold the agent to.
+    const orchDir = orchDirOrNull(ctx);
+    if (orchDir === null || !existsSync(orchDir)) return 0;
     const sessionId = ctx.sessionId();
     const conn = await ctx.connect();
     const result = await conn.sendRequest(HookStopRequest, {
@@ -132,8 +146,10 @@ function exportSession(file: string, sessionId: string): void {
 async function sessionStart(ctx: CommandContext): Promise<number> {
   readInput();
   try {
+    const orchDir = orchDirOrNull(ctx);
+    if (orchDir === null) return 0;
     let status: SessionStatusResult;
-    if (!existsSync(ctx.paths().orchDir)) {
+    if (!existsSync(orchDir)) {
       // No session yet: say so without starting a daemon or creating .orchestrator/.
       status = { active: false, reason: 'This repository has no orch session yet.', warnings: [] };
     } else {

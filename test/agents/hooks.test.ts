@@ -95,6 +95,19 @@ describe('orch hook stop', () => {
     expect(existsSync(join(r.root, '.orchestrator'))).toBe(false);
   });
 
+  test('outside any repository both hooks say nothing, and exit 0', async () => {
+    const dir = makeTempDir('orch-norepo-');
+    try {
+      for (const hook of ['stop', 'session-start']) {
+        const res = await runWithInput(['hook', hook], '{}', { cwd: dir });
+        expect(res).toEqual({ code: 0, stdout: '', stderr: '' });
+      }
+      expect(existsSync(join(dir, '.orchestrator'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('blocks while required items are open, allows a repeat with nothing changed, blocks again after a change', async () => {
     const { r } = await startedRepo();
     const first = await stopHook(r, false);
