@@ -34,6 +34,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   who: () => import('./commands/who.js'),
   feedback: () => import('./commands/feedback.js'),
   daemon: () => import('./commands/daemon.js'),
+  mcp: () => import('./commands/mcp.js'),
+  hook: () => import('./commands/hook.js'),
 };
 
 async function mainHelp(): Promise<string> {
@@ -90,7 +92,7 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
   // Who this process is, for the daemon's roster and its approval records.
   const who = () => {
     const bound = (values.session as string | undefined) ?? (env.ORCH_SESSION || undefined);
-    return describeClient(spec.name === 'watch' ? 'watch' : 'cli', env, bound !== undefined && isSessionId(bound) ? bound : undefined);
+    return describeClient(spec.clientKind ?? (spec.name === 'watch' ? 'watch' : 'cli'), env, bound !== undefined && isSessionId(bound) ? bound : undefined);
   };
   return {
     values,

@@ -5,6 +5,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import type { RepoPaths } from '../protocol/node/paths.js';
+import type { ClientKind } from '../protocol/params.js';
 import type { Output } from './output.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -16,6 +17,8 @@ export interface CommandSpec {
   /** Full help text for `orch <command> --help`. */
   help: string;
   options: OptionSpec;
+  /** The kind this command says it is in its hello (default `cli`). */
+  clientKind?: ClientKind;
   run(ctx: CommandContext): Promise<number>;
 }
 

@@ -209,3 +209,16 @@ export type GateWaitParams = z.infer<typeof GateWaitParams>;
 
 export const RosterListParams = z.object({});
 export type RosterListParams = z.infer<typeof RosterListParams>;
+
+// hook/*
+
+export const HookStopParams = z.object({
+  ...sessionSelector,
+  agentSessionId: z
+    .string()
+    .max(200)
+    .optional()
+    .describe("The agent's own session id (Claude Code's session_id): the last block is remembered per agent session."),
+  stopHookActive: z.boolean().optional().describe('True when the agent already continues because an earlier stop was blocked.'),
+});
+export type HookStopParams = z.infer<typeof HookStopParams>;

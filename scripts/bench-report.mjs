@@ -171,6 +171,20 @@ function whoRows(w) {
   ];
 }
 
+function agentRows(a) {
+  const hook = (name, x) => {
+    const ratio = x.median / a.floor.median;
+    return row('10', `whole orch hook ${name} (daemon running), median of ${x.n}`, `${ms(x.median)} = ${ratioText(ratio, 1.3)} node -e 0 (${ms(a.floor.median)})`, '≤ 1.3×', ratio <= 1.3);
+  };
+  const m = a.mcp;
+  return [
+    hook('stop', a.stop),
+    hook('session-start', a.sessionStart),
+    row('10', `MCP tool call over stdio after initialisation (orch_status), p50 of ${n(m.n)}`, `${ms(m.median)} (p99 ${ms(m.p99)}); the same session/status on a plain daemon connection, interleaved: p50 ${ms(m.direct.median)}`, '≤ 5 ms', m.median <= 5),
+    row('10', '  MCP tools/list', `${m.tools} tools, ${n(m.listBytes)} bytes; longest description ${m.longestDescription} characters`, '≤ 8 tools, < 6 KB, < 200', m.tools <= 8 && m.listBytes < 6144 && m.longestDescription < 200),
+  ];
+}
+
 export function buildRows(r) {
   return [
     ...statusRows(r),
@@ -180,6 +194,7 @@ export function buildRows(r) {
     ...(r.hostile ? hostileRows(r.hostile) : []),
     ...(r.wake ? wakeRows(r.wake) : []),
     ...(r.who ? whoRows(r.who) : []),
+    ...(r.agents ? agentRows(r.agents) : []),
   ];
 }
 

@@ -10,7 +10,7 @@
  *   --no-build   benchmark dist/ as it is (default: `npm run build` first)
  *   --cli PATH   the client entry to time (default: package.json's bin.orch)
  *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s; 8: orch wait
- *                wake-up; 9: orch who with 100 clients)
+ *                wake-up; 9: orch who with 100 clients; 10: agent hooks and MCP)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { agentHooksAndMcp } from './bench-agents.mjs';
 import { coldStatus, notificationLatency, persistentStatus, statusRepo, warmStatus } from './bench-client.mjs';
 import { durableMutations, sessionsAtScale } from './bench-daemon.mjs';
 import { wakeLatency, whoWithClients } from './bench-gates.mjs';
@@ -38,6 +39,7 @@ const PLANS = {
     hostile: { count: 1000, holdMs: 12_000 },
     wake: { runs: 50 },
     who: { clients: 100, runs: 10 },
+    agents: { runs: 30, calls: 1000 },
   },
   quick: {
     warmRuns: 20,
@@ -49,6 +51,7 @@ const PLANS = {
     hostile: { count: 1000, holdMs: 12_000 },
     wake: { runs: 50 },
     who: { clients: 100, runs: 5 },
+    agents: { runs: 15, calls: 300 },
   },
 };
 
@@ -121,6 +124,10 @@ async function runSections(space, opts, plan) {
   if (want(9)) {
     progress(`(9) orch who with ${plan.who.clients} clients connected, ${plan.who.runs} runs`);
     results.who = await whoWithClients(space, opts.cli, plan.who);
+  }
+  if (want(10)) {
+    progress(`(10) agent hooks, ${plan.agents.runs} runs each next to node -e 0; MCP orch_status, ${plan.agents.calls} calls`);
+    results.agents = await agentHooksAndMcp(space, opts.cli, plan.agents);
   }
   return results;
 }

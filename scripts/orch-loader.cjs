@@ -7,12 +7,13 @@
  *
  * - V8's code cache. The bundle is compiled with the bytecode cached by an earlier run of the same
  *   command, so V8 neither parses it nor compiles the functions that command runs. One cache file
- *   per command (status and start run different code), named by the bundle's content hash and the
- *   Node version, in $ORCH_CACHE_DIR, else $XDG_CACHE_HOME/orch, else ~/.cache/orch. A missing or
- *   rejected cache is written after the command finished; any cache error just means no cache.
- *   ORCH_CODE_CACHE=0 turns it off.
- * - Dynamic imports. The bundle's one computed `import(url)` (the daemon's code, in-process) is
- *   done here, by `orchImport`: scripts compiled from a code cache cannot import on Node 20.
+ *   per command (status and start run different code; so do the two hooks, which get one each),
+ *   named by the bundle's content hash and the Node version, in $ORCH_CACHE_DIR, else
+ *   $XDG_CACHE_HOME/orch, else ~/.cache/orch. A missing or rejected cache is written after the
+ *   command finished; any cache error just means no cache. ORCH_CODE_CACHE=0 turns it off.
+ * - Dynamic imports. The bundle's computed `import(url)`s (the daemon's code, in-process; the MCP
+ *   server) are done here, by `orchImport`: scripts compiled from a code cache cannot import on
+ *   Node 20.
  * - Lazy built-ins. `node:crypto` and `node:child_process` cost about 2 ms each to load and a warm
  *   `orch status` uses neither (they serve random pipe names in vscode-jsonrpc and spawning the
  *   daemon): the bundle gets a stand-in that loads the real module on first use.
@@ -51,7 +52,9 @@ function cacheFile(env) {
   if (!dir && env.HOME) dir = path.join(env.HOME, '.cache', 'orch');
   if (!dir) return null;
   const arg = process.argv[2] ?? '';
-  const command = /^[a-z][a-z-]{0,19}$/.test(arg) ? arg : 'other';
+  let command = /^[a-z][a-z-]{0,19}$/.test(arg) ? arg : 'other';
+  // The hooks run different code and on every agent stop: one cache each (orch hook stop, …).
+  if (command === 'hook' && /^[a-z][a-z-]{0,19}$/.test(process.argv[3] ?? '')) command += `-${process.argv[3]}`;
   return path.join(dir, `client-${BUNDLE_HASH.slice(0, 16)}-${process.version}-${process.arch}-${command}.v8`);
 }
 

@@ -8,6 +8,7 @@ import { DaemonHelloRequest, DaemonShutdownRequest, DaemonStatusRequest } from '
 import { SubscribeRequest, UnsubscribeRequest } from '../../protocol/events.js';
 import { FeedbackAddRequest, FeedbackListRequest } from '../../protocol/feedback.js';
 import { GateWaitRequest } from '../../protocol/gates.js';
+import { HookStopRequest } from '../../protocol/hooks.js';
 import * as P from '../../protocol/params.js';
 import { RosterListRequest } from '../../protocol/roster.js';
 import {
@@ -36,6 +37,7 @@ import { createCheckpoint, listCheckpoints } from './checkpoints.js';
 import { daemonStatus, hello, shutdownDaemon } from './daemon-info.js';
 import { addFeedback, listFeedback } from './feedback.js';
 import { waitGate } from './gate-wait.js';
+import { hookStop } from './hooks.js';
 import { readLog } from './log.js';
 import { listSessions, sessionStatus, showSession, startSession, switchSession } from './sessions.js';
 import { initWorkflow, validateWorkflow } from './workflow-file.js';
@@ -71,6 +73,7 @@ export const ROUTES = [
   // Waits on change events, not work: see Route.waits.
   route(GateWaitRequest, P.GateWaitParams, waitGate, { waits: true }),
   route(RosterListRequest, P.RosterListParams, async (ctx) => ctx.roster.list()),
+  route(HookStopRequest, P.HookStopParams, hookStop),
 
   route(SubscribeRequest, P.SubscribeParams, subscribe),
   route(UnsubscribeRequest, P.UnsubscribeParams, unsubscribe),

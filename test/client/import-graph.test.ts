@@ -66,12 +66,12 @@ process.once('exit', () => {
 `;
 
 /** Runs the installed entry with the tracer preloaded; returns what it loaded and its output. */
-function traced(args: string[], cwd: string, cacheDir: string): { code: number | null; stdout: string; stderr: string; files: string[]; builtins: string[] } {
+function traced(args: string[], cwd: string, cacheDir: string, input?: string): { code: number | null; stdout: string; stderr: string; files: string[]; builtins: string[] } {
   const tracer = join(cacheDir, 'tracer.cjs');
   const out = join(cacheDir, 'trace.json');
   writeFileSync(tracer, TRACER);
   const env = orchEnv({ ORCH_DAEMON: '1', ORCH_CACHE_DIR: cacheDir, ORCH_TRACE_OUT: out });
-  const r = spawnSync(process.execPath, ['--require', tracer, LOADER, ...args], { cwd, env, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--require', tracer, LOADER, ...args], { cwd, env, encoding: 'utf8', timeout: 30_000, input });
   const trace = JSON.parse(readFileSync(out, 'utf8')) as { files: string[]; builtins: string[] };
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, files: trace.files.filter((f) => f !== tracer), builtins: trace.builtins };
 }
@@ -112,6 +112,24 @@ describe('the client import graph', () => {
         const t = traced(['status', '--json'], r.root, cacheDir);
         expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });
         expect(JSON.parse(t.stdout)).toMatchObject({ active: true, task: 'Import graph' });
+        expect(t.files).toEqual([LOADER]);
+        expect(t.builtins.filter((b) => UNNEEDED_BUILTINS.includes(b))).toEqual([]);
+      }
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a warm orch hook stop (run on every agent stop) loads the loader alone from disk: no MCP SDK, no zod', async () => {
+    const r = repo();
+    const cacheDir = makeTempDir('orch-cache-');
+    try {
+      const start = await runOrch(['start', 'Import graph'], { cwd: r.root, env: { ORCH_DAEMON: '1' } });
+      expect(start.code).toBe(0);
+      for (let i = 0; i < 2; i++) {
+        const t = traced(['hook', 'stop'], r.root, cacheDir, JSON.stringify({ session_id: 's', stop_hook_active: false }));
+        expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(JSON.parse(t.stdout)).toMatchObject({ decision: 'block' });
         expect(t.files).toEqual([LOADER]);
         expect(t.builtins.filter((b) => UNNEEDED_BUILTINS.includes(b))).toEqual([]);
       }
