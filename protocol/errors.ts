@@ -26,6 +26,10 @@ export const OrchErrorCode = {
   ItemNotFound: 1104,
   /** The item's verification (file, command, gate) failed. */
   VerificationFailed: 1105,
+  /** A passed check of the phase ran on another tree than the one in the working copy now (`orch verify` re-runs it). */
+  StaleEvidence: 1106,
+  /** An item with `expect_changes` has no changed file matching its globs since its phase started. */
+  ExpectedChangesMissing: 1107,
   /** `.orchestrator/` is missing where it must exist. */
   RepoNotInitialized: 1200,
   /** A state or meta file fails to parse or validate. */
@@ -89,6 +93,8 @@ const EXIT_BY_NAME: Record<OrchErrorName, number> = {
   NoActiveWorkflow: ExitCode.Refused,
   ItemNotFound: ExitCode.Refused,
   VerificationFailed: ExitCode.Refused,
+  StaleEvidence: ExitCode.Refused,
+  ExpectedChangesMissing: ExitCode.Refused,
   RepoNotInitialized: ExitCode.Refused,
   StateCorrupt: ExitCode.Refused,
   RepoMismatch: ExitCode.Refused,

@@ -7,3 +7,4 @@ export * from './events.js';
 export * from './feedback.js';
 export * from './gates.js';
 export * from './roster.js';
+export * from './evidence.js';

@@ -7,6 +7,7 @@ import type { ChecklistItem, ProgressCount, StateSource, WorkflowStatusView } fr
 import { AWAITING_APPROVAL, canAdvance } from './ops-phase.js';
 import type { ItemDef, PhaseDef, WorkflowDef, WorkflowState } from './types.js';
 import { isRequired } from './ops-common.js';
+import { evidenceOf } from './evidence.js';
 
 export interface StatusContext {
   sessionId: string | null;
@@ -43,9 +44,16 @@ function checklist(state: WorkflowState, phaseDef: PhaseDef | undefined): Checkl
         verification: item.verification.type,
         skipReason: st.skip_reason,
         notes: st.notes,
+        ...evidenceField(st),
       },
     ];
   });
+}
+
+function evidenceField(st: WorkflowState['phases'][string]['items'][string]): Pick<ChecklistItem, 'evidence'> {
+  if (st.status !== 'completed') return {};
+  const ev = evidenceOf(st);
+  return ev === null ? {} : { evidence: { ...ev, fresh: null } };
 }
 
 function isLastPhase(def: WorkflowDef, phaseId: string): boolean {

@@ -41,7 +41,7 @@ const PHASE: Record<string, Check> = {
 const ITEM: Record<string, Check> = {
   id: 'text', name: 'text', description: 'text?', required: 'bool', skippable: 'bool', skip_conditions: 'texts',
   verification: 'nested', agent: 'text?', notes: 'texts', step_type: ['gate', 'required', 'documented', 'flexible'],
-  evidence_schema: 'text?', evidence_prompt: 'text?',
+  evidence_schema: 'text?', evidence_prompt: 'text?', expect_changes: 'texts',
 };
 const VERIFICATION: Record<string, Check> = {
   type: ['none', 'file_exists', 'command', 'manual_gate'], path: 'text?', command: 'text?', expect_exit_code: 'int',
@@ -166,12 +166,25 @@ class Validator {
     }
     const settings = value.settings ?? {};
     if (!isRec(settings)) this.error(['settings'], 'must be a mapping of setting names to values');
-    else this.jsonValues(settings, ['settings']);
+    else {
+      this.jsonValues(settings, ['settings']);
+      this.checkEvidenceSettings(settings.evidence);
+    }
     if (!Array.isArray(value.phases) || value.phases.length === 0) {
       return this.error(['phases'], 'must be a non-empty list of phases (each with id, name and items)', value.phases === undefined);
     }
     const phaseIds = new Set<string>();
     value.phases.forEach((p, i) => this.checkPhase(p, ['phases', i], phaseIds, isRec(settings) ? settings : {}));
+  }
+
+  // settings.evidence.ignore: globs whose changes never make a check's evidence stale.
+  private checkEvidenceSettings(ev: unknown): void {
+    if (ev === undefined) return;
+    if (!isRec(ev)) return this.error(['settings', 'evidence'], 'must be a mapping, e.g. evidence: {ignore: ["docs/**"]}');
+    const ignore = ev.ignore;
+    if (ignore !== undefined && (!Array.isArray(ignore) || ignore.some((g) => typeof g !== 'string'))) {
+      this.error(['settings', 'evidence', 'ignore'], 'must be a list of glob strings, e.g. ["docs/**", "*.log"]');
+    }
   }
 
   private checkPhase(phase: unknown, path: Path, seen: Set<string>, settings: Rec): void {

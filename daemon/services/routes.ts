@@ -6,6 +6,7 @@
  */
 import { DaemonHelloRequest, DaemonShutdownRequest, DaemonStatusRequest } from '../../protocol/daemon.js';
 import { SubscribeRequest, UnsubscribeRequest } from '../../protocol/events.js';
+import { ItemVerifyRequest } from '../../protocol/evidence.js';
 import { FeedbackAddRequest, FeedbackListRequest } from '../../protocol/feedback.js';
 import * as P from '../../protocol/params.js';
 import {
@@ -32,6 +33,7 @@ import { subscribe, unsubscribe } from '../live/subscriptions.js';
 import { route } from '../runtime/router.js';
 import { createCheckpoint, listCheckpoints } from './checkpoints.js';
 import { daemonStatus, hello, shutdownDaemon } from './daemon-info.js';
+import { verifyOp } from './evidence.js';
 import { addFeedback, listFeedback } from './feedback.js';
 import { readLog } from './log.js';
 import { listSessions, sessionStatus, showSession, startSession, switchSession } from './sessions.js';
@@ -55,6 +57,7 @@ export const ROUTES = [
   route(PhaseApproveRequest, P.PhaseApproveParams, approvePhaseOp),
   route(PhaseAdvanceRequest, P.PhaseAdvanceParams, advanceOp),
   route(WorkflowFinishRequest, P.WorkflowFinishParams, finishOp),
+  route(ItemVerifyRequest, P.ItemVerifyParams, verifyOp),
 
   route(CheckpointCreateRequest, P.CheckpointCreateParams, createCheckpoint),
   route(CheckpointListRequest, P.CheckpointListParams, listCheckpoints),
