@@ -9,7 +9,8 @@
  *   --json       one JSON document on stdout (progress still goes to stderr)
  *   --no-build   benchmark dist/ as it is (default: `npm run build` first)
  *   --cli PATH   the client entry to time (default: package.json's bin.orch)
- *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s)
+ *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s; 8: evidence
+ *                fingerprints, with a 100,000-file repo only in the full run)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { coldStatus, notificationLatency, persistentStatus, statusRepo, warmStatus } from './bench-client.mjs';
 import { durableMutations, sessionsAtScale } from './bench-daemon.mjs';
+import { evidenceCost } from './bench-evidence.mjs';
 import { hostileClients } from './bench-hostile.mjs';
 import { BenchSpace, nowMs } from './bench-lib.mjs';
 import { buildRows, formatTable } from './bench-report.mjs';
@@ -34,6 +36,7 @@ const PLANS = {
     sessions: { sizes: [1, 1000, 10000], firstListTimeoutMs: 60_000, warmLists: 10, cliRuns: 5 },
     notifications: 100,
     hostile: { count: 1000, holdMs: 12_000 },
+    evidence: { sizes: [10_000, 100_000], runs: 7, completeRuns: 15 },
   },
   quick: {
     warmRuns: 20,
@@ -43,6 +46,7 @@ const PLANS = {
     sessions: { sizes: [1, 1000, 10000], firstListTimeoutMs: 6000, warmLists: 3, cliRuns: 2 },
     notifications: 100,
     hostile: { count: 1000, holdMs: 12_000 },
+    evidence: { sizes: [10_000], runs: 5, completeRuns: 8 },
   },
 };
 
@@ -107,6 +111,10 @@ async function runSections(space, opts, plan) {
   if (want(7)) {
     progress(`(7) ${plan.hostile.count} hostile connections held for ${plan.hostile.holdMs / 1000} s`);
     results.hostile = await hostileClients(space, opts.cli, plan.hostile);
+  }
+  if (want(8)) {
+    progress(`(8) evidence fingerprints on repos of ${plan.evidence.sizes.join(', ')} files, and orch complete`);
+    results.evidence = await evidenceCost(space, opts.cli, plan.evidence);
   }
   return results;
 }

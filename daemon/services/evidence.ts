@@ -1,18 +1,13 @@
 /**
  * Evidence bound to the tree: fingerprints taken with no lock held (git can take a second on a
- * large repository), then handed to the pure operations. Also `item/verify`, which re-runs the
- * checks of completed items and refreshes their evidence.
+ * large repository), then handed to the pure operations.
  */
 import path from 'node:path';
-import type { ItemVerifyParams, ItemVerifyResult } from '../../protocol/evidence.js';
 import { mkdirNoFollow } from '../../protocol/node/safe-fs.js';
 import type { DaemonContext } from '../context.js';
 import { boundItems, ignoreGlobs, phaseStartEvidence, type CurrentTree, type ExpectedChangeCheck } from '../engine/evidence.js';
 import { fingerprintTree, type Comparison, type Fingerprint } from '../engine/fingerprint.js';
-import { applyVerify, planVerify, type VerifyRun } from '../engine/ops-verify.js';
 import type { WorkflowDef, WorkflowState } from '../engine/types.js';
-import { mutateSession, requireSession, withSessionState } from './commit.js';
-import { commandTimeoutMs, runPlan } from './workflow.js';
 
 /** Where the tree objects of dirty trees are kept, so later fingerprints can name what changed. */
 function storeDir(ctx: DaemonContext): string | undefined {
@@ -71,27 +66,4 @@ export function expectedChangeCheck(expect: { base: string | null }, fp: Fingerp
   if (fp.evidence.method !== 'git-tree') return { change: null, unknownReason: fp.evidence.reason ?? 'unbound' };
   if (expect.base === null) return { change: null, unknownReason: 'no tree was recorded when the phase started' };
   return { change: fp.changes[index] ?? null };
-}
-
-export async function verifyOp(ctx: DaemonContext, p: ItemVerifyParams): Promise<ItemVerifyResult> {
-  const id = await requireSession(ctx, p.sessionId);
-  const { steps, def, timeoutMs } = await withSessionState(ctx, id, (l) => ({
-    steps: planVerify(l.state, l.def, p.itemIds),
-    def: l.def,
-    timeoutMs: commandTimeoutMs(ctx, l.def),
-  }));
-  const fp = steps.length > 0 ? await takeFingerprint(ctx, def) : null;
-  const runs: VerifyRun[] = [];
-  for (const step of steps) {
-    const outcome = await runPlan(ctx, step.plan, timeoutMs);
-    runs.push({ ...step, ...(outcome ? { outcome: fp ? { ...outcome, evidence: fp.evidence } : outcome } : {}) });
-  }
-  let verified: ItemVerifyResult['verified'] = [];
-  const result = await mutateSession(ctx, id, (l) => {
-    const r = applyVerify(l.state, l.def, runs, new Date());
-    verified = r.verified;
-    return r;
-  });
-  const warning = fp ? unboundWarning(fp) : null;
-  return { ...result, warnings: warning ? [...result.warnings, warning] : result.warnings, verified, evidence: fp?.evidence ?? null };
 }

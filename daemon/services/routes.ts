@@ -33,10 +33,10 @@ import { subscribe, unsubscribe } from '../live/subscriptions.js';
 import { route } from '../runtime/router.js';
 import { createCheckpoint, listCheckpoints } from './checkpoints.js';
 import { daemonStatus, hello, shutdownDaemon } from './daemon-info.js';
-import { verifyOp } from './evidence.js';
 import { addFeedback, listFeedback } from './feedback.js';
 import { readLog } from './log.js';
 import { listSessions, sessionStatus, showSession, startSession, switchSession } from './sessions.js';
+import { verifyOp } from './verify.js';
 import { initWorkflow, validateWorkflow } from './workflow-file.js';
 import { advanceOp, approveItemOp, approvePhaseOp, completeOp, finishOp, skipOp } from './workflow.js';
 

@@ -4,10 +4,10 @@
  * `advance`/`finish` refuse stale evidence until `orch verify`, `expect_changes` needs a change.
  */
 import { describe, expect, test } from '@jest/globals';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, type TempRepo } from '../helpers/temp-repo.js';
-import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { git, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
+import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 
 const { repo } = useRepoRegistry();
@@ -190,5 +190,57 @@ describe('evidence bound to the tree', () => {
     expect(done.code).toBe(0);
     expect(done.json.warnings.join(' ')).toContain('unbound');
     expect(state(r, json.sessionId).phases.BUILD.items.run_tests.verification_result.evidence).toMatchObject({ method: 'unbound', tree: null });
+  });
+
+  test('in a linked worktree the evidence is the worktree\'s tree, and a change there makes it stale', async () => {
+    const { r } = await started();
+    const other = makeTempRepo({ git: false, prefix: 'orch-wt-' });
+    const wt = join(other.root, 'wt');
+    try {
+      git(r.root, 'worktree', 'add', '-q', wt);
+      expect((await runOrchJson(['start', 'In a worktree'], { cwd: wt })).code).toBe(0);
+      writeFileSync(join(wt, 'src', 'app.txt'), 'worktree change\n');
+      git(wt, 'commit', '-q', '-am', 'worktree change');
+      expect((await runOrchJson(['complete', 'implement'], { cwd: wt })).code).toBe(0);
+      const done = await runOrchJson(['complete', 'run_tests'], { cwd: wt });
+      expect(done.code).toBe(0);
+      const st = await runOrchJson(['status'], { cwd: wt });
+      const ev = st.json.items.find((i: any) => i.id === 'run_tests').evidence;
+      expect(ev).toMatchObject({ tree: git(wt, 'rev-parse', 'HEAD^{tree}').trim(), fresh: true });
+      writeFileSync(join(wt, 'src', 'app.txt'), 'edited again\n');
+      const refused = await runOrchJson(['advance'], { cwd: wt });
+      expect(refused.json.error.name).toBe('StaleEvidence');
+      expect(git(r.root, 'status', '--porcelain')).toBe('');
+    } finally {
+      await stopDaemon(wt);
+      git(r.root, 'worktree', 'remove', '--force', wt);
+      other.remove();
+    }
+  });
+
+  test('a submodule counts by its commit: edits inside it do not make evidence stale, a new commit in it does', async () => {
+    const sub = makeTempRepo({ prefix: 'orch-sub-' });
+    try {
+      writeFileSync(join(sub.root, 'lib.txt'), 'lib 1\n');
+      git(sub.root, 'add', '-A');
+      git(sub.root, 'commit', '-q', '-m', 'lib');
+      const { r } = await started();
+      git(r.root, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', sub.root, 'libs/sub');
+      git(r.root, 'commit', '-q', '-m', 'add submodule');
+      writeFileSync(join(r.root, 'src', 'app.txt'), 'implemented\n');
+      git(r.root, 'commit', '-q', '-am', 'implement');
+      expect((await orch(r, 'complete', 'implement')).code).toBe(0);
+      expect((await orch(r, 'complete', 'run_tests')).code).toBe(0);
+      const fresh = await orch(r, 'status');
+      expect(fresh.json.items.find((i: any) => i.id === 'run_tests').evidence).toMatchObject({ tree: git(r.root, 'rev-parse', 'HEAD^{tree}').trim(), fresh: true });
+      writeFileSync(join(r.root, 'libs', 'sub', 'lib.txt'), 'edited, not committed\n');
+      expect((await orch(r, 'status')).json.items.find((i: any) => i.id === 'run_tests').evidence.fresh).toBe(true);
+      git(join(r.root, 'libs', 'sub'), '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '-am', 'new lib commit');
+      const refused = await orch(r, 'advance');
+      expect(refused.json.error.name).toBe('StaleEvidence');
+      expect(refused.json.error.details.changedFiles).toEqual(['libs/sub']);
+    } finally {
+      sub.remove();
+    }
   });
 });
