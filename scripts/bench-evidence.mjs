@@ -24,7 +24,8 @@ function generateRepo(space, files) {
     for (let f = 0; f < FILES_PER_DIR && d * FILES_PER_DIR + f < files; f++) writeFileSync(join(dir, `f${f}.txt`), `file ${d}/${f}\n`);
   }
   git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'generated');
+  // No automatic gc: it would detach and still be packing 100,000 loose objects while the repo is removed.
+  git(root, '-c', 'gc.auto=0', '-c', 'maintenance.auto=false', 'commit', '-q', '-m', 'generated');
   return { root, generateMs: nowMs() - start };
 }
 
@@ -63,7 +64,7 @@ async function completeLatency(space, cli, runs) {
   writeFileSync(join(root, 'workflow.yaml'), `name: "Evidence"\nversion: "1.0"\nphases:\n  - id: WORK\n    name: "Work"\n    items:\n${items}`);
   writeFileSync(join(root, 'app.txt'), 'app\n');
   git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'init');
+  git(root, '-c', 'gc.auto=0', 'commit', '-q', '-m', 'init');
   const env = space.env();
   const started = timeRun([process.execPath, cli, 'start', 'Evidence latency', '--json'], { cwd: root, env });
   const sessionId = JSON.parse(started.stdout).sessionId;

@@ -158,7 +158,8 @@ function evidenceRows(e) {
         row(
           '8',
           `${label}, ${kind} (median of ${m.fingerprint.n})`,
-          `${ms(m.fingerprint.median)} = ${ratioText(ratio, 1.5)} git status --porcelain (${ms(m.status.median)})${same}`,
+          `${ms(m.fingerprint.median)} = ${ratioText(ratio, 1.5)} git status --porcelain (${ms(m.status.median)})${same}` +
+            (kind === 'clean' ? ` (repo generated in ${(r.generateMs / 1000).toFixed(1)} s)` : ''),
           '≤ 1.5×',
           ratio <= 1.5 && (kind !== 'clean' || r.cleanEqualsHead),
         ),
