@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import { utcOffset } from './time.js';
 
 /** What a verification ran on, as stored with its result (`verification_result.evidence`). */
@@ -122,27 +123,53 @@ export function excludePathspecs(ignore: string[]): string[] {
   return [':(exclude).orchestrator', ...ignore.map((g) => `:(exclude,glob)${g}`)];
 }
 
-/** Moves the tree objects among the loose objects in `tmpObjects` into `storeDir` (content-addressed, so never overwritten). */
-async function keepTrees(tmpObjects: string, storeDir: string, cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const names: string[] = [];
+/** Whether a loose object file holds a tree: its zlib stream starts with `tree <size>\0`. */
+async function isLooseTree(file: string): Promise<boolean> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(64), 0, 64, 0);
+    const head = inflateSync(buffer.subarray(0, bytesRead), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    return head.subarray(0, 5).toString('latin1') === 'tree ';
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Copies the tree objects among the loose objects in `tmpObjects` into `storeDir`, as loose objects
+ * (content-addressed: an existing one is never rewritten). Blobs are left behind.
+ */
+async function keepTrees(tmpObjects: string, storeDir: string): Promise<void> {
   for (const dir of await fs.readdir(tmpObjects)) {
     if (!/^[0-9a-f]{2}$/.test(dir)) continue;
-    for (const f of await fs.readdir(path.join(tmpObjects, dir))) if (/^[0-9a-f]{38,62}$/.test(f)) names.push(dir + f);
+    for (const f of await fs.readdir(path.join(tmpObjects, dir))) {
+      if (!/^[0-9a-f]{38,62}$/.test(f)) continue;
+      const source = path.join(tmpObjects, dir, f);
+      const target = path.join(storeDir, dir, f);
+      if (!(await isLooseTree(source)) || (await fs.lstat(target).then(() => true, () => false))) continue;
+      await fs.mkdir(path.join(storeDir, dir), { recursive: true });
+      const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`;
+      await fs.copyFile(source, tmp);
+      await fs.rename(tmp, target);
+    }
   }
-  if (names.length === 0) return;
-  const r = await git(['cat-file', '--batch-check=%(objecttype) %(objectname)'], cwd, env, names.join('\n') + '\n');
-  if (r.code !== 0) return;
-  for (const line of r.stdout.split('\n')) {
-    const [type, name] = line.split(' ');
-    if (type !== 'tree' || name === undefined || !names.includes(name)) continue;
-    const dir = path.join(storeDir, name.slice(0, 2));
-    const target = path.join(dir, name.slice(2));
-    if (await fs.lstat(target).then(() => true, () => false)) continue;
-    await fs.mkdir(dir, { recursive: true });
-    const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`;
-    await fs.copyFile(path.join(tmpObjects, name.slice(0, 2), name.slice(2)), tmp);
-    await fs.rename(tmp, target);
-  }
+}
+
+/** Where a repository's index and objects are, by root (they do not move while orch runs; forgotten on any failure). */
+const gitPaths = new Map<string, { index: string; objects: string }>();
+
+async function gitPathsOf(root: string, env: NodeJS.ProcessEnv): Promise<{ index: string; objects: string }> {
+  const known = gitPaths.get(root);
+  if (known !== undefined) return known;
+  const where = await must(git(['rev-parse', '--git-path', 'index', '--git-path', 'objects'], root, env), 'git rev-parse');
+  const [indexRel, objectsRel] = where.split('\n');
+  if (!indexRel || !objectsRel) throw new Unbound('git rev-parse gave no index or objects path');
+  const found = { index: path.resolve(root, indexRel), objects: path.resolve(root, objectsRel) };
+  if (gitPaths.size > 100) gitPaths.clear();
+  gitPaths.set(root, found);
+  return found;
 }
 
 async function compareTrees(c: Comparison, tree: string, cwd: string, env: NodeJS.ProcessEnv): Promise<TreeChange> {
@@ -164,21 +191,17 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
   const env = baseEnv();
   let tmp: string | null = null;
   try {
-    const [where, headRun] = await Promise.all([
-      must(git(['rev-parse', '--git-path', 'index', '--git-path', 'objects'], root, env), 'git rev-parse'),
-      git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], root, env),
-    ]);
-    const [indexRel, objectsRel] = where.split('\n');
-    if (!indexRel || !objectsRel) throw new Unbound('git rev-parse gave no index or objects path');
-    const head = headRun.code === 0 ? headRun.stdout.trim() : null;
+    const where = await gitPathsOf(root, env);
+    // HEAD is read while `git add` runs: neither waits for the other.
+    const headRun = git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], root, env);
     tmp = await fs.mkdtemp(path.join(tmpdir(), 'orch-fp-'));
     const tmpIndex = path.join(tmp, 'index');
     const tmpObjects = path.join(tmp, 'objects');
     await fs.mkdir(tmpObjects);
-    await fs.copyFile(path.resolve(root, indexRel), tmpIndex).catch((e: NodeJS.ErrnoException) => {
+    await fs.copyFile(where.index, tmpIndex).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e; // no index yet: start from an empty one
     });
-    const alternates = [path.resolve(root, objectsRel)];
+    const alternates = [where.objects];
     if (opts.storeDir !== undefined && (await fs.stat(opts.storeDir).then((s) => s.isDirectory(), () => false))) alternates.push(opts.storeDir);
     const tenv: NodeJS.ProcessEnv = {
       ...env,
@@ -188,10 +211,15 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
     };
     await must(git(['add', '-A', '--', '.', ...excludePathspecs(opts.ignore ?? [])], root, tenv), 'git add -A');
     const tree = (await must(git(['write-tree'], root, tenv), 'git write-tree')).trim();
-    const changes = await Promise.all((opts.compare ?? []).map((c) => compareTrees(c, tree, root, tenv)));
-    if (opts.storeDir !== undefined) await keepTrees(tmpObjects, opts.storeDir, root, tenv).catch(() => {});
+    const [changes, headDone] = await Promise.all([
+      Promise.all((opts.compare ?? []).map((c) => compareTrees(c, tree, root, tenv))),
+      headRun,
+      opts.storeDir !== undefined ? keepTrees(tmpObjects, opts.storeDir).catch(() => {}) : undefined,
+    ]);
+    const head = headDone.code === 0 ? headDone.stdout.trim() : null;
     return { evidence: { head, tree, method: 'git-tree', computedAt, ms: Math.round(performance.now() - started) }, changes };
   } catch (err) {
+    gitPaths.delete(root);
     if (!(err instanceof Unbound) && (err as NodeJS.ErrnoException).code === undefined) throw err;
     const reason = err instanceof Unbound ? err.message : `could not prepare the fingerprint: ${(err as Error).message}`;
     return { evidence: { head: null, tree: null, method: 'unbound', computedAt, ms: Math.round(performance.now() - started), reason }, changes: [] };
