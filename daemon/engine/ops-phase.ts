@@ -94,8 +94,11 @@ export function advancePhase(
     throw new OrchError('StateCorrupt', `Phase ${nextDef.id} is missing from the session state; start a new session.`, { phase: nextDef.id });
   }
   next.current_phase_id = nextDef.id;
-  // The tree the phase starts on: what `expect_changes` items of the phase are compared with.
-  if (opts.tree !== undefined) next.metadata[phaseStartKey(nextDef.id)] = { ...opts.tree.evidence };
+  // The tree the phase starts on: what its `expect_changes` items are compared with (kept only for
+  // phases that have such items, so states that do not use them stay as the Python tool writes them).
+  if (opts.tree !== undefined && nextDef.items.some((i) => (i.expect_changes ?? []).length > 0)) {
+    next.metadata[phaseStartKey(nextDef.id)] = { ...opts.tree.evidence };
+  }
   nextState.status = 'active';
   nextState.started_at = utcZ(now);
   events.push(makeEvent(next, now, 'phase_started', `Started phase: ${nextDef.name}`, { phaseId: nextDef.id }));
