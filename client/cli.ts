@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   approve: () => import('./commands/approve.js'),
   advance: () => import('./commands/advance.js'),
   finish: () => import('./commands/finish.js'),
+  verify: () => import('./commands/verify.js'),
   checkpoint: () => import('./commands/checkpoint.js'),
   checkpoints: () => import('./commands/checkpoints.js'),
   log: () => import('./commands/log.js'),

@@ -25,6 +25,10 @@ function itemLine(item: ChecklistItem): string {
   if (item.approvedBy) line += ` — ${approvedBy(item.approvedBy)}`;
   if (item.status === 'skipped' && item.skipReason) line += `\n        └─ skipped: ${item.skipReason}`;
   else if (item.status === 'failed') line += '   (verification failed)';
+  const ev = item.evidence;
+  if (ev?.method === 'unbound') line += '   [evidence unbound]';
+  else if (ev?.fresh === true) line += `   [evidence fresh: tree ${ev.tree?.slice(0, 7) ?? ''}]`;
+  else if (ev?.fresh === false) line += `   [evidence STALE: ran on tree ${ev.tree?.slice(0, 7) ?? ''}; orch verify ${item.id}]`;
   return line;
 }
 

@@ -28,6 +28,10 @@ export const OrchErrorCode = {
   VerificationFailed: 1105,
   /** An agent (MCP server, hook, or a CLI run under an agent) tried to give or bypass a person's approval. */
   AgentCannotApprove: 1106,
+  /** A passed check of the phase ran on another tree than the one in the working copy now (`orch verify` re-runs it). */
+  StaleEvidence: 1107,
+  /** An item with `expect_changes` has no changed file matching its globs since its phase started. */
+  ExpectedChangesMissing: 1108,
   /** `.orchestrator/` is missing where it must exist. */
   RepoNotInitialized: 1200,
   /** A state or meta file fails to parse or validate. */
@@ -105,6 +109,8 @@ const EXIT_BY_NAME: Record<OrchErrorName, number> = {
   ItemNotFound: ExitCode.Refused,
   VerificationFailed: ExitCode.Refused,
   AgentCannotApprove: ExitCode.Refused,
+  StaleEvidence: ExitCode.Refused,
+  ExpectedChangesMissing: ExitCode.Refused,
   RepoNotInitialized: ExitCode.Refused,
   StateCorrupt: ExitCode.Refused,
   RepoMismatch: ExitCode.Refused,

@@ -8,3 +8,4 @@ export * from './feedback.js';
 export * from './gates.js';
 export * from './roster.js';
 export * from './hooks.js';
+export * from './evidence.js';

@@ -114,18 +114,31 @@ export type PhaseApproveParams = z.infer<typeof PhaseApproveParams>;
 
 export const PhaseAdvanceParams = z.object({
   ...sessionSelector,
-  force: z.boolean().optional().describe('Advance although items are open.'),
+  force: z.boolean().optional().describe('Advance although items are open (over stale evidence only with a reason).'),
+  reason: z.string().optional().describe('Why stale evidence is overridden (with force); logged.'),
 });
 export type PhaseAdvanceParams = z.infer<typeof PhaseAdvanceParams>;
 
 export const WorkflowFinishParams = z.object({
   ...sessionSelector,
   notes: z.string().optional().describe('Closing notes.'),
-  force: z.boolean().optional().describe('Finish although items are open.'),
+  force: z.boolean().optional().describe('Finish although items are open (over stale evidence only with a reason).'),
   abandon: z.boolean().optional().describe('Abandon the workflow instead of finishing it (needs reason).'),
-  reason: z.string().optional().describe('Why the workflow is abandoned.'),
+  reason: z.string().optional().describe('Why the workflow is abandoned, or (with force) why stale evidence is overridden.'),
 });
 export type WorkflowFinishParams = z.infer<typeof WorkflowFinishParams>;
+
+// item/verify (evidence)
+
+export const ItemVerifyParams = z.object({
+  ...sessionSelector,
+  itemIds: z
+    .array(z.string())
+    .max(1000)
+    .optional()
+    .describe("Completed items of the current phase whose checks to re-run; default every completed item with a check."),
+});
+export type ItemVerifyParams = z.infer<typeof ItemVerifyParams>;
 
 // checkpoint/*, log/*, workflow file
 

@@ -1,5 +1,6 @@
 import { RequestType } from 'vscode-jsonrpc';
 import type { OrchErrorData } from './errors.js';
+import type { EvidenceView } from './evidence.js';
 import type { SessionStartParams, SessionStatusParams, SessionListParams, SessionShowParams, SessionSwitchParams } from './params.js';
 
 /** Each request's params, declared once in params.ts (zod), re-exported here as types. */
@@ -65,6 +66,14 @@ export interface ChecklistItem {
   notes?: string | null;
   /** Who approved it, for an approved manual gate (null when not approved, or approved without a record). */
   approvedBy?: ApprovalRecord | null;
+  /** The tree its last passed check ran on; `fresh` says whether the working tree still matches (null: not checked). */
+  evidence?: ItemEvidence;
+}
+
+/** An item's evidence in a status view. */
+export interface ItemEvidence extends EvidenceView {
+  /** True when the working tree still is the tree the check ran on, false when it changed; null when not checked or unbound. */
+  fresh: boolean | null;
 }
 
 export interface ProgressCount {

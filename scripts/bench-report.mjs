@@ -185,6 +185,36 @@ function agentRows(a) {
   ];
 }
 
+function evidenceRows(e) {
+  const rows = [];
+  for (const r of e.repos) {
+    const label = `evidence fingerprint, ${n(r.files)} files`;
+    for (const [kind, m] of [['clean', r.clean], ['100 dirty', r.dirty]]) {
+      const ratio = m.fingerprint.median / m.status.median;
+      const same = kind === 'clean' ? (r.cleanEqualsHead ? '; tree = HEAD^{tree}' : '; tree ≠ HEAD^{tree}!') : '';
+      rows.push(
+        row(
+          '11',
+          `${label}, ${kind} (median of ${m.fingerprint.n})`,
+          `${ms(m.fingerprint.median)} = ${ratioText(ratio, 1.5)} git status --porcelain (${ms(m.status.median)})${same}` +
+            (kind === 'clean' ? ` (repo generated in ${(r.generateMs / 1000).toFixed(1)} s)` : ''),
+          '≤ 1.5×',
+          ratio <= 1.5 && (kind !== 'clean' || r.cleanEqualsHead),
+        ),
+      );
+    }
+  }
+  const c = e.complete;
+  rows.push(
+    row(
+      '11',
+      `orch complete on a command item (\`true\`), small repo, median of ${c.complete.n}`,
+      `${ms(c.complete.median)} whole CLI, of which the fingerprint ${ms(c.fingerprint.median)} (as recorded in the evidence)`,
+    ),
+  );
+  return rows;
+}
+
 export function buildRows(r) {
   return [
     ...statusRows(r),
@@ -195,6 +225,7 @@ export function buildRows(r) {
     ...(r.wake ? wakeRows(r.wake) : []),
     ...(r.who ? whoRows(r.who) : []),
     ...(r.agents ? agentRows(r.agents) : []),
+    ...(r.evidence ? evidenceRows(r.evidence) : []),
   ];
 }
 

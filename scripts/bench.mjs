@@ -10,7 +10,8 @@
  *   --no-build   benchmark dist/ as it is (default: `npm run build` first)
  *   --cli PATH   the client entry to time (default: package.json's bin.orch)
  *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s; 8: orch wait
- *                wake-up; 9: orch who with 100 clients; 10: agent hooks and MCP)
+ *                wake-up; 9: orch who with 100 clients; 10: agent hooks and MCP; 11: evidence
+ *                fingerprints, with a 100,000-file repo only in the full run)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { agentHooksAndMcp } from './bench-agents.mjs';
 import { coldStatus, notificationLatency, persistentStatus, statusRepo, warmStatus } from './bench-client.mjs';
 import { durableMutations, sessionsAtScale } from './bench-daemon.mjs';
 import { wakeLatency, whoWithClients } from './bench-gates.mjs';
+import { evidenceCost } from './bench-evidence.mjs';
 import { hostileClients } from './bench-hostile.mjs';
 import { BenchSpace, nowMs } from './bench-lib.mjs';
 import { buildRows, formatTable } from './bench-report.mjs';
@@ -40,6 +42,7 @@ const PLANS = {
     wake: { runs: 50 },
     who: { clients: 100, runs: 10 },
     agents: { runs: 30, calls: 1000 },
+    evidence: { sizes: [10_000, 100_000], runs: 7, completeRuns: 15 },
   },
   quick: {
     warmRuns: 20,
@@ -52,6 +55,7 @@ const PLANS = {
     wake: { runs: 50 },
     who: { clients: 100, runs: 5 },
     agents: { runs: 15, calls: 300 },
+    evidence: { sizes: [10_000], runs: 5, completeRuns: 8 },
   },
 };
 
@@ -128,6 +132,10 @@ async function runSections(space, opts, plan) {
   if (want(10)) {
     progress(`(10) agent hooks, ${plan.agents.runs} runs each next to node -e 0; MCP orch_status, ${plan.agents.calls} calls`);
     results.agents = await agentHooksAndMcp(space, opts.cli, plan.agents);
+  }
+  if (want(11)) {
+    progress(`(11) evidence fingerprints on repos of ${plan.evidence.sizes.join(', ')} files, and orch complete`);
+    results.evidence = await evidenceCost(space, opts.cli, plan.evidence);
   }
   return results;
 }

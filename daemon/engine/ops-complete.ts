@@ -16,6 +16,8 @@ import {
   type OpResult,
 } from './ops-common.js';
 import { approverRecord, type Approver } from './human-gates.js';
+import { expectChangesRefusal, type ExpectedChangeCheck } from './evidence.js';
+import type { Evidence } from './fingerprint.js';
 import { substitute, substituteForCommand } from './templates.js';
 import { utcOffset, utcZ } from './time.js';
 import type { ItemDef, LogEvent, WorkflowDef, WorkflowState } from './types.js';
@@ -34,6 +36,8 @@ export interface CompleteOptions {
   notes?: string;
   /** Skips file/command verification of non-gate items. Never bypasses gates or manual approval. */
   skipVerify?: boolean;
+  /** For an item with `expect_changes`: what changed since its phase started (found by the daemon). */
+  expectChanges?: ExpectedChangeCheck;
 }
 
 /** What the daemon must check before `completeItem`; paths and commands are already substituted. */
@@ -46,8 +50,8 @@ export type CompletePlan =
 
 /** The result of running a plan: `checkFileExists` or `runCommand` output. */
 export type VerificationOutcome =
-  | { kind: 'file_exists'; result: FileExistsResult }
-  | { kind: 'command'; command: string; run: CommandRunResult; startedAt?: Date };
+  | { kind: 'file_exists'; result: FileExistsResult; evidence?: Evidence }
+  | { kind: 'command'; command: string; run: CommandRunResult; startedAt?: Date; evidence?: Evidence };
 
 /** Preconditions shared by both steps; returns null when the item is already completed. */
 function precheck(state: WorkflowState, def: WorkflowDef, itemId: string, opts: CompleteOptions): LocatedItem | null {
@@ -152,21 +156,31 @@ function verificationFailed(ctx: Ctx, reason: string, result: Record<string, unk
   });
 }
 
-function applyFileCheck(ctx: Ctx, plan: { path: string }, result: FileExistsResult): OrchError | undefined {
-  const stored = { ...result } as Record<string, unknown>;
+/** The stored result with the fingerprint of the tree the check ran on, when there is one. */
+function withEvidence(result: Record<string, unknown>, evidence: Evidence | undefined): Record<string, unknown> {
+  return evidence === undefined ? result : { ...result, evidence: { ...evidence } };
+}
+
+function applyFileCheck(ctx: Ctx, plan: { path: string }, result: FileExistsResult, evidence?: Evidence): OrchError | undefined {
+  const stored = withEvidence({ ...result }, evidence);
   ctx.loc.itemState.verification_result = stored;
   if (!result.exists) return verificationFailed(ctx, `File not found: ${plan.path}`, stored);
   itemEvent(ctx, 'verification_passed', 'Verification passed', stored);
   return undefined;
 }
 
-function applyCommandCheck(ctx: Ctx, plan: Extract<CompletePlan, { kind: 'command' }>, o: { run: CommandRunResult; startedAt?: Date }): OrchError | undefined {
-  const result = commandVerificationResult({
+function applyCommandCheck(
+  ctx: Ctx,
+  plan: Extract<CompletePlan, { kind: 'command' }>,
+  o: { run: CommandRunResult; startedAt?: Date; evidence?: Evidence },
+): OrchError | undefined {
+  const plain = commandVerificationResult({
     command: plan.command,
     originalCommand: ctx.loc.itemDef.verification.command ?? plan.command,
     run: o.run,
     timestamp: utcOffset(o.startedAt ?? ctx.now),
   });
+  const result = withEvidence(plain, o.evidence);
   ctx.loc.itemState.verification_result = result;
   if (o.run.exitCode === plan.expectExitCode) {
     itemEvent(ctx, 'verification_passed', 'Verification passed', result);
@@ -177,11 +191,11 @@ function applyCommandCheck(ctx: Ctx, plan: Extract<CompletePlan, { kind: 'comman
 }
 
 /** A gate runs whatever --skip-verify says; a failure counts a retry but leaves the status alone (as in the Python tool). */
-function applyGate(ctx: Ctx, plan: Extract<CompletePlan, { kind: 'command' }>, run: CommandRunResult): OrchError | undefined {
+function applyGate(ctx: Ctx, plan: Extract<CompletePlan, { kind: 'command' }>, run: CommandRunResult, evidence?: Evidence): OrchError | undefined {
   const { itemState, itemDef } = ctx.loc;
   itemEvent(ctx, 'gate_executed', `Executing gate: ${plan.command}`, { command: plan.command });
   const success = run.exitCode === plan.expectExitCode;
-  const stored = gateResult({ command: plan.command, run, success });
+  const stored = withEvidence(gateResult({ command: plan.command, run, success }), evidence);
   itemState.gate_result = stored;
   if (success) {
     itemEvent(ctx, 'gate_passed', `Gate passed: ${itemDef.id}`, stored);
@@ -216,9 +230,9 @@ function applyRefused(ctx: Ctx, plan: Extract<CompletePlan, { kind: 'refused' }>
 }
 
 function applyOutcome(ctx: Ctx, plan: CompletePlan, outcome: VerificationOutcome): OrchError | undefined {
-  if (plan.kind === 'file_exists' && outcome.kind === 'file_exists') return applyFileCheck(ctx, plan, outcome.result);
+  if (plan.kind === 'file_exists' && outcome.kind === 'file_exists') return applyFileCheck(ctx, plan, outcome.result, outcome.evidence);
   if (plan.kind === 'command' && outcome.kind === 'command') {
-    return plan.isGate ? applyGate(ctx, plan, outcome.run) : applyCommandCheck(ctx, plan, outcome);
+    return plan.isGate ? applyGate(ctx, plan, outcome.run, outcome.evidence) : applyCommandCheck(ctx, plan, outcome);
   }
   return undefined;
 }
@@ -238,6 +252,8 @@ export function completeItem(
 ): OpResult {
   const pre = precheck(state, def, itemId, opts);
   if (pre === null) return { state: copyState(state), events: [], message: 'Item already completed' };
+  const noChanges = expectChangesRefusal(pre.itemDef, opts.expectChanges);
+  if (noChanges !== null) throw noChanges;
   const plan = planFor(pre.itemDef, def.settings, opts.skipVerify === true);
   const checked = plan.kind === 'none' || plan.kind === 'refused' ? undefined : assertOutcomeMatches(itemId, plan, outcome);
   const next = beginChange(state, now);
@@ -286,4 +302,30 @@ export function approveItem(state: WorkflowState, def: WorkflowDef, itemId: stri
     actor: 'human',
   });
   return { state: next, events: [event], message: `Item '${itemId}' approved` };
+}
+
+/** The check `orch verify` re-runs for a completed item: its plan as `complete` would make it, never skipped. */
+export function checkPlanFor(item: ItemDef, settings: Record<string, unknown>): CompletePlan {
+  return planFor(item, settings, false);
+}
+
+/**
+ * Applies a re-run check to a completed item of `next` (a copy being changed): a pass refreshes
+ * its stored result and evidence and leaves it completed; a failure marks it `failed` (a gate too)
+ * and counts a retry. Returns the events and, on failure, the error describing it.
+ */
+export function recheckItem(
+  next: WorkflowState,
+  def: WorkflowDef,
+  itemId: string,
+  plan: CompletePlan,
+  outcome: VerificationOutcome | undefined,
+  now: Date,
+): { events: LogEvent[]; error?: OrchError } {
+  const ctx: Ctx = { state: next, loc: locateItem(next, def, itemId), events: [], now };
+  if (plan.kind === 'none') return { events: [] };
+  const error =
+    plan.kind === 'refused' ? applyRefused(ctx, plan) : applyOutcome(ctx, plan, assertOutcomeMatches(itemId, plan, outcome));
+  if (error !== undefined) ctx.loc.itemState.status = 'failed';
+  return error === undefined ? { events: ctx.events } : { events: ctx.events, error };
 }

@@ -5,6 +5,7 @@
  */
 import { OrchError } from '../errors.js';
 import { approverRecord, type Approver } from './human-gates.js';
+import { checkFreshEvidence, phaseStartKey, type CurrentTree } from './evidence.js';
 import { assertOpen, beginChange, checkTextLength, currentPhase, isRequired, makeEvent, type OpResult } from './ops-common.js';
 import { utcOffset, utcZ } from './time.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from './types.js';
@@ -68,7 +69,12 @@ function closePhase(next: WorkflowState, check: AdvanceCheck, forced: boolean, n
  * Completes the current phase and starts the next. On the last phase the phase is marked
  * completed and saved (the Python tool logged it but left it `active`), and `orch finish` is next.
  */
-export function advancePhase(state: WorkflowState, def: WorkflowDef, opts: { force?: boolean }, now: Date): OpResult {
+export function advancePhase(
+  state: WorkflowState,
+  def: WorkflowDef,
+  opts: { force?: boolean; reason?: string; tree?: CurrentTree },
+  now: Date,
+): OpResult {
   assertOpen(state);
   const { phaseDef, phaseState } = currentPhase(state, def);
   if (phaseState.status === 'completed') {
@@ -76,8 +82,10 @@ export function advancePhase(state: WorkflowState, def: WorkflowDef, opts: { for
   }
   const check = canAdvance(state, def);
   if (!check.ok && !opts.force) throw blockedError('advance', phaseDef.id, check.blockers);
+  checkTextLength('Reason', opts.reason);
+  const override = checkFreshEvidence(state, def, 'advance', opts, now);
   const next = beginChange(state, now);
-  const events = [closePhase(next, check, opts.force === true, now)];
+  const events = [...(override ? [override] : []), closePhase(next, check, opts.force === true, now)];
   const nextDef = def.phases[def.phases.indexOf(phaseDef) + 1];
   if (nextDef === undefined) {
     return { state: next, events, message: 'All phases completed. Run `orch finish` to complete the workflow.' };
@@ -87,6 +95,11 @@ export function advancePhase(state: WorkflowState, def: WorkflowDef, opts: { for
     throw new OrchError('StateCorrupt', `Phase ${nextDef.id} is missing from the session state; start a new session.`, { phase: nextDef.id });
   }
   next.current_phase_id = nextDef.id;
+  // The tree the phase starts on: what its `expect_changes` items are compared with (kept only for
+  // phases that have such items, so states that do not use them stay as the Python tool writes them).
+  if (opts.tree !== undefined && nextDef.items.some((i) => (i.expect_changes ?? []).length > 0)) {
+    next.metadata[phaseStartKey(nextDef.id)] = { ...opts.tree.evidence };
+  }
   nextState.status = 'active';
   nextState.started_at = utcZ(now);
   events.push(makeEvent(next, now, 'phase_started', `Started phase: ${nextDef.name}`, { phaseId: nextDef.id }));
@@ -114,8 +127,12 @@ export function approvePhase(state: WorkflowState, def: WorkflowDef, phaseId: st
 
 export interface FinishOptions {
   notes?: string;
-  /** Finish even when the current phase has blockers. */
+  /** Finish even when the current phase has blockers (and, with a reason, over stale evidence). */
   force?: boolean;
+  /** Why stale evidence is overridden (with force). */
+  reason?: string;
+  /** The working tree now, to check the phase's evidence against. */
+  tree?: CurrentTree;
 }
 
 /**
@@ -129,8 +146,11 @@ export function finishWorkflow(state: WorkflowState, def: WorkflowDef, opts: Fin
   const { phaseDef, phaseState } = currentPhase(state, def);
   const check = canAdvance(state, def);
   if (!check.ok && !opts.force) throw blockedError('finish', phaseDef.id, check.blockers);
+  checkTextLength('Reason', opts.reason);
+  // A phase closed by `advance` had its evidence checked then.
+  const override = phaseState.status === 'active' ? checkFreshEvidence(state, def, 'finish', opts, now) : null;
   const next = beginChange(state, now);
-  const events: LogEvent[] = [];
+  const events: LogEvent[] = override ? [override] : [];
   if (phaseState.status === 'active') events.push(closePhase(next, check, opts.force === true, now));
   next.status = 'completed';
   next.completed_at = utcZ(now);

@@ -232,6 +232,8 @@ export function itemDefFrom(r: Record<string, unknown>): ItemDef {
     step_type: (r.step_type ?? 'flexible') as ItemDef['step_type'],
     evidence_schema: (r.evidence_schema ?? null) as string | null,
     evidence_prompt: (r.evidence_prompt ?? null) as string | null,
+    // orch's own key, present only when set, so definitions without it stay byte-identical.
+    ...(Array.isArray(r.expect_changes) && r.expect_changes.length > 0 ? { expect_changes: r.expect_changes as string[] } : {}),
   };
 }
 

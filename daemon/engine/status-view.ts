@@ -8,6 +8,7 @@ import { agentsMayApprove, approverOf } from './human-gates.js';
 import { AWAITING_APPROVAL, canAdvance } from './ops-phase.js';
 import type { ItemDef, PhaseDef, WorkflowDef, WorkflowState } from './types.js';
 import { isRequired } from './ops-common.js';
+import { evidenceOf } from './evidence.js';
 
 export interface StatusContext {
   sessionId: string | null;
@@ -45,6 +46,7 @@ function checklist(state: WorkflowState, phaseDef: PhaseDef | undefined): Checkl
         skipReason: st.skip_reason,
         notes: st.notes,
         approvedBy: item.verification.type === 'manual_gate' && st.status === 'completed' ? approvalOf(st.verification_result) : null,
+        ...evidenceField(st),
       },
     ];
   });
@@ -53,6 +55,12 @@ function checklist(state: WorkflowState, phaseDef: PhaseDef | undefined): Checkl
 /** The `approved_by` record of a manual gate's `verification_result`. */
 function approvalOf(result: unknown): ReturnType<typeof approverOf> {
   return typeof result === 'object' && result !== null ? approverOf((result as Record<string, unknown>)['approved_by']) : null;
+}
+
+function evidenceField(st: WorkflowState['phases'][string]['items'][string]): Pick<ChecklistItem, 'evidence'> {
+  if (st.status !== 'completed') return {};
+  const ev = evidenceOf(st);
+  return ev === null ? {} : { evidence: { ...ev, fresh: null } };
 }
 
 function isLastPhase(def: WorkflowDef, phaseId: string): boolean {

@@ -29,6 +29,11 @@ export interface ItemDef {
   step_type: StepType;
   evidence_schema: string | null;
   evidence_prompt: string | null;
+  /**
+   * orch's own key (written only when set, after the Python model's fields, which that tool ignores):
+   * globs of which at least one file must differ from the tree the phase started on.
+   */
+  expect_changes?: string[];
 }
 
 export interface PhaseDef {

@@ -41,7 +41,7 @@ const PHASE: Record<string, Check> = {
 const ITEM: Record<string, Check> = {
   id: 'text', name: 'text', description: 'text?', required: 'bool', skippable: 'bool', skip_conditions: 'texts',
   verification: 'nested', agent: 'text?', notes: 'texts', step_type: ['gate', 'required', 'documented', 'flexible'],
-  evidence_schema: 'text?', evidence_prompt: 'text?',
+  evidence_schema: 'text?', evidence_prompt: 'text?', expect_changes: 'texts',
 };
 const VERIFICATION: Record<string, Check> = {
   type: ['none', 'file_exists', 'command', 'manual_gate'], path: 'text?', command: 'text?', expect_exit_code: 'int',
@@ -171,6 +171,7 @@ class Validator {
     else {
       this.jsonValues(settings, ['settings']);
       if (settings.approvals !== undefined) this.checkApprovals(settings.approvals);
+      this.checkEvidenceSettings(settings.evidence);
     }
     if (!Array.isArray(value.phases) || value.phases.length === 0) {
       return this.error(['phases'], 'must be a non-empty list of phases (each with id, name and items)', value.phases === undefined);
@@ -185,6 +186,16 @@ class Validator {
     this.checkFields(approvals, path, APPROVALS);
     if (approvals.allow_agent !== undefined && typeof approvals.allow_agent !== 'boolean') {
       this.error([...path, 'allow_agent'], `must be true or false (whether an AI agent may approve a person's gates); got ${JSON.stringify(approvals.allow_agent)}`);
+    }
+  }
+
+  // settings.evidence.ignore: globs whose changes never make a check's evidence stale.
+  private checkEvidenceSettings(ev: unknown): void {
+    if (ev === undefined) return;
+    if (!isRec(ev)) return this.error(['settings', 'evidence'], 'must be a mapping, e.g. evidence: {ignore: ["docs/**"]}');
+    const ignore = ev.ignore;
+    if (ignore !== undefined && (!Array.isArray(ignore) || ignore.some((g) => typeof g !== 'string'))) {
+      this.error(['settings', 'evidence', 'ignore'], 'must be a list of glob strings, e.g. ["docs/**", "*.log"]');
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import { DaemonHelloRequest, DaemonShutdownRequest, DaemonStatusRequest } from '../../protocol/daemon.js';
 import { SubscribeRequest, UnsubscribeRequest } from '../../protocol/events.js';
+import { ItemVerifyRequest } from '../../protocol/evidence.js';
 import { FeedbackAddRequest, FeedbackListRequest } from '../../protocol/feedback.js';
 import { GateWaitRequest } from '../../protocol/gates.js';
 import { HookStopRequest } from '../../protocol/hooks.js';
@@ -40,6 +41,7 @@ import { waitGate } from './gate-wait.js';
 import { hookStop } from './hooks.js';
 import { readLog } from './log.js';
 import { listSessions, sessionStatus, showSession, startSession, switchSession } from './sessions.js';
+import { verifyOp } from './verify.js';
 import { initWorkflow, validateWorkflow } from './workflow-file.js';
 import { advanceOp, approveItemOp, approvePhaseOp, completeOp, finishOp, skipOp } from './workflow.js';
 
@@ -60,6 +62,7 @@ export const ROUTES = [
   route(PhaseApproveRequest, P.PhaseApproveParams, approvePhaseOp),
   route(PhaseAdvanceRequest, P.PhaseAdvanceParams, advanceOp),
   route(WorkflowFinishRequest, P.WorkflowFinishParams, finishOp),
+  route(ItemVerifyRequest, P.ItemVerifyParams, verifyOp),
 
   route(CheckpointCreateRequest, P.CheckpointCreateParams, createCheckpoint),
   route(CheckpointListRequest, P.CheckpointListParams, listCheckpoints),

@@ -17,6 +17,7 @@ import type {
   SessionStatusResult,
   SessionSwitchParams,
   SessionSwitchResult,
+  WorkflowStatusView,
 } from '../../protocol/session.js';
 import type { DaemonContext } from '../context.js';
 import { createInitialState, initialEvents } from '../engine/state-factory.js';
@@ -27,7 +28,9 @@ import { LEGACY_ENTRY_ID } from '../legacy/legacy-source.js';
 import { REPO_LOCK } from '../runtime/keyed-mutex.js';
 import { newWorkflowId } from '../store/ids.js';
 import { ensureRepoMeta } from '../store/repo-meta.js';
+import { phaseStartKey, staleItems, verifyAction } from '../engine/evidence.js';
 import { writeCurrent } from './current.js';
+import { currentTreeFor, recordedTrees, takeFingerprint, unboundWarning } from './evidence.js';
 import { openForRead } from './session-records.js';
 
 const MAX_TASK = 2000;
@@ -92,6 +95,9 @@ function checkStartParams(p: SessionStartParams): void {
 export async function startSession(ctx: DaemonContext, p: SessionStartParams): Promise<SessionStartResult> {
   checkStartParams(p);
   const wf = await resolveWorkflow(ctx, p.workflow);
+  // The tree the first phase starts on, for its `expect_changes` items (taken before any lock).
+  const first = wf.def.phases[0];
+  const start = first?.items.some((i) => (i.expect_changes ?? []).length > 0) ? await takeFingerprint(ctx, wf.def) : null;
   return ctx.locks.runExclusive(REPO_LOCK, async () => {
     const { warnings: metaWarnings } = await ensureRepoMeta(ctx.paths, p.portable);
     const sessionId = await ctx.store.create();
@@ -103,6 +109,7 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
       workflowYamlChecksum: wf.checksum,
       workflowId: newWorkflowId(),
     });
+    if (start !== null && first !== undefined) state.metadata[phaseStartKey(first.id)] = { ...start.evidence };
     try {
       await ctx.locks.runExclusive(sessionId, () => ctx.states.save(sessionId, state, initialEvents(state)));
     } catch (err) {
@@ -127,7 +134,29 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
 
 /** `session/status`: the session's status, the legacy workflow's, or why there is none. */
 export async function sessionStatus(ctx: DaemonContext, p: SessionStatusParams): Promise<SessionStatusResult> {
-  return (await openForRead(ctx, p.sessionId)).status();
+  const records = await openForRead(ctx, p.sessionId);
+  const result = await records.status();
+  if (records.source !== 'session' || records.sessionId === null || !('items' in result)) return result;
+  return markFreshness(ctx, records.sessionId, result);
+}
+
+/**
+ * Says for each passed check of the current phase whether the working tree is still the one it
+ * ran on (a fingerprint, taken only when such a check exists, with no lock held); when one is
+ * stale, NEXT_ACTION becomes `orch verify <items>` instead of an advance that would be refused.
+ */
+async function markFreshness(ctx: DaemonContext, id: string, view: WorkflowStatusView): Promise<WorkflowStatusView> {
+  if (!view.items.some((i) => i.evidence?.method === 'git-tree')) return view;
+  const loaded = await ctx.states.load(id);
+  if (loaded === null) return view;
+  const { tree, fp } = await currentTreeFor(ctx, loaded.def, recordedTrees(loaded.state, loaded.def));
+  if (fp.evidence.method !== 'git-tree') return { ...view, warnings: [...view.warnings, unboundWarning(fp) ?? ''] };
+  const stale = staleItems(loaded.state, loaded.def, tree);
+  const items = view.items.map((i) =>
+    i.evidence?.method === 'git-tree' ? { ...i, evidence: { ...i.evidence, fresh: i.evidence.tree === fp.evidence.tree } } : i,
+  );
+  const redirect = stale.length > 0 && (view.nextAction === 'orch advance' || view.nextAction === 'orch finish');
+  return { ...view, items, ...(redirect ? { nextAction: verifyAction(stale) } : {}) };
 }
 
 /** `session/list`: every session, newest first, with the legacy workflow's row while it is not adopted. */

@@ -21,9 +21,11 @@ import { abandonWorkflow, advancePhase, approvePhase, finishWorkflow } from '../
 import { skipItem } from '../engine/ops-skip.js';
 import type { WorkflowDef } from '../engine/types.js';
 import { checkFileExists, runCommand } from '../engine/verification.js';
+import { expectChangesRefusal } from '../engine/evidence.js';
 import { OrchError } from '../errors.js';
 import type { CallContext } from '../runtime/router.js';
 import { mutateSession, requireSession, withSessionState } from './commit.js';
+import { currentTreeFor, expectedChangeBase, expectedChangeCheck, recordedTrees, takeFingerprint, unboundWarning } from './evidence.js';
 
 /** Kinds of client an agent always drives. */
 const AGENT_KINDS = new Set(['mcp', 'hook']);
@@ -65,12 +67,12 @@ function currentItemDef(l: { state: { current_phase_id: string }; def: WorkflowD
 }
 
 /** A workflow's `settings.command_timeout_seconds`, else the daemon's configured default. */
-function commandTimeoutMs(ctx: DaemonContext, def: WorkflowDef): number {
+export function commandTimeoutMs(ctx: DaemonContext, def: WorkflowDef): number {
   const s = def.settings.command_timeout_seconds;
   return typeof s === 'number' && s > 0 ? s * 1000 : ctx.config.commandTimeoutMs;
 }
 
-async function runPlan(ctx: DaemonContext, plan: CompletePlan, timeoutMs: number): Promise<VerificationOutcome | undefined> {
+export async function runPlan(ctx: DaemonContext, plan: CompletePlan, timeoutMs: number): Promise<VerificationOutcome | undefined> {
   if (plan.kind === 'file_exists') return { kind: 'file_exists', result: await checkFileExists(ctx.paths.root, plan.path) };
   if (plan.kind === 'command') {
     const startedAt = new Date();
@@ -84,12 +86,45 @@ async function runPlan(ctx: DaemonContext, plan: CompletePlan, timeoutMs: number
 export async function completeOp(ctx: DaemonContext, p: ItemCompleteParams): Promise<OperationResult> {
   const id = await requireSession(ctx, p.sessionId);
   const opts = { notes: p.notes, skipVerify: p.skipVerify };
-  const { plan, timeoutMs } = await withSessionState(ctx, id, (l) => ({
+  const { plan, timeoutMs, def, expect, itemDef } = await withSessionState(ctx, id, (l) => ({
     plan: planComplete(l.state, l.def, p.itemId, opts),
     timeoutMs: commandTimeoutMs(ctx, l.def),
+    def: l.def,
+    expect: l.state.phases[l.state.current_phase_id]?.items[p.itemId]?.status === 'completed' ? null : expectedChangeBase(l.state, l.def, p.itemId),
+    itemDef: l.def.phases.find((ph) => ph.id === l.state.current_phase_id)?.items.find((i) => i.id === p.itemId),
   }));
-  const outcome = await runPlan(ctx, plan, timeoutMs);
-  return mutateSession(ctx, id, (l) => completeItem(l.state, l.def, p.itemId, opts, outcome, new Date()));
+  // The tree the check runs on, taken before it runs (with no lock held), and what changed since the phase started.
+  const checked = plan.kind === 'file_exists' || plan.kind === 'command';
+  const fp =
+    checked || expect !== null ? await takeFingerprint(ctx, def, expect?.base ? [{ base: expect.base, globs: expect.globs }] : []) : null;
+  const expectChanges = expect !== null && fp !== null ? expectedChangeCheck(expect, fp, 0) : undefined;
+  const refusal = itemDef ? expectChangesRefusal(itemDef, expectChanges) : null;
+  if (refusal !== null) throw refusal;
+  const ran = await runPlan(ctx, plan, timeoutMs);
+  const outcome = ran && fp && checked ? { ...ran, evidence: fp.evidence } : ran;
+  const result = await mutateSession(ctx, id, (l) => completeItem(l.state, l.def, p.itemId, { ...opts, expectChanges }, outcome, new Date()));
+  const warnings: string[] = [];
+  const unbound = fp && checked ? unboundWarning(fp) : null;
+  if (unbound !== null) warnings.push(unbound);
+  if (expectChanges?.change === null) warnings.push(`expect_changes of ${p.itemId} was not checked: ${expectChanges.unknownReason ?? 'unknown'}.`);
+  return warnings.length > 0 ? { ...result, warnings: [...result.warnings, ...warnings] } : result;
+}
+
+/** The working tree now, when the current phase has passed checks bound to a tree (or the next phase needs its start recorded). */
+async function treeForTransition(ctx: DaemonContext, id: string, verb: 'advance' | 'finish') {
+  const { trees, def, nextNeedsStart } = await withSessionState(ctx, id, (l) => {
+    const idx = l.def.phases.findIndex((ph) => ph.id === l.state.current_phase_id);
+    const nextDef = verb === 'advance' ? l.def.phases[idx + 1] : undefined;
+    return {
+      trees: recordedTrees(l.state, l.def),
+      def: l.def,
+      nextNeedsStart: nextDef?.items.some((i) => (i.expect_changes ?? []).length > 0) === true,
+    };
+  });
+  if (trees.length === 0 && !nextNeedsStart) return { tree: undefined, warnings: [] as string[] };
+  const { tree, fp } = await currentTreeFor(ctx, def, trees);
+  const unbound = trees.length > 0 ? unboundWarning(fp) : null;
+  return { tree, warnings: unbound ? [unbound.replace('after this check', 'since the checks of this phase ran')] : [] };
 }
 
 export async function skipOp(ctx: DaemonContext, p: ItemSkipParams, call: CallContext): Promise<OperationResult> {
@@ -122,10 +157,12 @@ export async function approvePhaseOp(ctx: DaemonContext, p: PhaseApproveParams, 
 export async function advanceOp(ctx: DaemonContext, p: PhaseAdvanceParams, call: CallContext): Promise<OperationResult> {
   const id = await requireSession(ctx, p.sessionId);
   const caller = callerOf(call);
-  return mutateSession(ctx, id, (l) => {
+  const { tree, warnings } = await treeForTransition(ctx, id, 'advance');
+  const result = await mutateSession(ctx, id, (l) => {
     if (p.force) assertMayForcePast(caller, l.state, l.def, 'advance');
-    return advancePhase(l.state, l.def, { force: p.force }, new Date());
+    return advancePhase(l.state, l.def, { force: p.force, reason: p.reason, tree }, new Date());
   });
+  return warnings.length > 0 ? { ...result, warnings: [...result.warnings, ...warnings] } : result;
 }
 
 export async function finishOp(ctx: DaemonContext, p: WorkflowFinishParams, call: CallContext): Promise<OperationResult> {
@@ -138,8 +175,10 @@ export async function finishOp(ctx: DaemonContext, p: WorkflowFinishParams, call
     return mutateSession(ctx, id, (l) => abandonWorkflow(l.state, l.def, { reason }, new Date()));
   }
   const caller = callerOf(call);
-  return mutateSession(ctx, id, (l) => {
+  const { tree, warnings } = await treeForTransition(ctx, id, 'finish');
+  const result = await mutateSession(ctx, id, (l) => {
     if (p.force) assertMayForcePast(caller, l.state, l.def, 'finish');
-    return finishWorkflow(l.state, l.def, { notes: p.notes, force: p.force }, new Date());
+    return finishWorkflow(l.state, l.def, { notes: p.notes, force: p.force, reason: p.reason, tree }, new Date());
   });
+  return warnings.length > 0 ? { ...result, warnings: [...result.warnings, ...warnings] } : result;
 }

@@ -97,7 +97,8 @@ describe('verification', () => {
     expect((await orch(r, 'complete', 'plan_file', '--notes', 'wrote it')).code).toBe(0);
     const item = state(r, id).phases.CHECKS.items.plan_file;
     expect(item).toMatchObject({ status: 'completed', notes: 'wrote it', retry_count: 1, verification_result: { type: 'file_exists', exists: true } });
-    expect(Object.keys(item.verification_result)).toEqual(['type', 'timestamp', 'path', 'exists']);
+    // The Python tool's keys in its order, then orch's fingerprint of the tree the check ran on.
+    expect(Object.keys(item.verification_result)).toEqual(['type', 'timestamp', 'path', 'exists', 'evidence']);
   });
 
   test('--skip-verify never completes a manual gate; only approve-item does', async () => {

@@ -1,7 +1,8 @@
 /**
  * Replays, with orch, the command sequence the Python tool ran to produce
  * test/fixtures/new-layout (see its README.md), and compares what orch writes with what Python
- * wrote: state, log and checkpoint, field by field, ignoring only ids, times and the repo path.
+ * wrote: state, log and checkpoint, field by field, ignoring only ids, times, the repo path and
+ * orch's own evidence (the fingerprint of the tree a check ran on, which the Python tool never had).
  */
 import { describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
@@ -40,6 +41,7 @@ function normalise(value: Json, root: string): Json {
   const out: { [k: string]: Json } = {};
   for (const [k, v] of Object.entries(value)) {
     if (k === '_checksum' || k === '_updated_at' || APPROVER_KEY.test(k)) continue;
+    if (k === 'evidence' && v !== null && typeof v === 'object' && !Array.isArray(v) && 'method' in v) continue;
     if ((TIME_KEY.test(k) || ID_KEYS.has(k)) && v !== null) out[k] = `<${k}>`;
     else out[k] = normalise(v, root);
   }
@@ -73,9 +75,11 @@ async function replayFixture(r: TempRepo): Promise<string> {
   mkdirSync(join(r.root, 'docs'));
   mkdirSync(join(r.root, 'tests'));
   writeFileSync(join(r.root, 'docs', 'plan.md'), '# Plan: rate limiting\n\n- Token bucket per API key, 100 req/min\n- Return 429 + Retry-After\n');
+  // Both files are written before their checks run, so every check of the phase ran on the tree
+  // that is there at `advance` (a file written after a check passed would make its evidence stale).
+  writeFileSync(join(r.root, 'tests', 'test_cases.md'), '# Test cases\n\n1. 100 requests in a minute pass\n2. 101st request gets 429 with Retry-After\n');
   await orch(r, 'complete', 'initial_plan', '--notes', 'Wrote docs/plan.md (token bucket per API key)');
   await orch(r, 'skip', 'risk_analysis', '--reason', 'Small isolated middleware change; risks covered inline in docs/plan.md');
-  writeFileSync(join(r.root, 'tests', 'test_cases.md'), '# Test cases\n\n1. 100 requests in a minute pass\n2. 101st request gets 429 with Retry-After\n');
   await orch(r, 'complete', 'define_test_cases', '--notes', 'Listed 2 cases in tests/test_cases.md');
   await orch(r, 'complete', 'parallel_execution_check', '--notes', 'Sequential: single middleware change, no independent subtasks');
   await orch(r, 'approve-item', 'user_approval', '--notes', 'Plan approved');

@@ -1,0 +1,79 @@
+/**
+ * The working tree's fingerprint, called directly on real temp git repos: it equals HEAD^{tree}
+ * when clean, sees untracked files, never writes the repo's index or objects, and removes its
+ * temporary folder whether git succeeds or fails.
+ */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fingerprintTree } from '../../daemon/engine/fingerprint.js';
+import { git, makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
+
+const made: string[] = [];
+afterEach(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function committedRepo(): TempRepo {
+  const r = makeTempRepo({ prefix: 'orch-fp-test-' });
+  made.push(r.root);
+  writeFileSync(join(r.root, 'app.txt'), 'one\n');
+  git(r.root, 'add', '-A');
+  git(r.root, 'commit', '-q', '-m', 'init');
+  return r;
+}
+
+/** Runs `fn` with os.tmpdir() pointing at a private folder, and returns what was left in it. */
+async function leftoversOf(fn: () => Promise<unknown>): Promise<string[]> {
+  const tmp = makeTempDir('orch-fp-tmp-');
+  made.push(tmp);
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    await fn();
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+  }
+  return readdirSync(tmp);
+}
+
+describe('working tree fingerprint', () => {
+  test('a clean tree fingerprints as HEAD^{tree}; an untracked file changes it; the index and objects stay as they were', async () => {
+    const r = committedRepo();
+    const index = readFileSync(join(r.root, '.git', 'index'));
+    const objects = git(r.root, 'count-objects', '-v');
+    const clean = await fingerprintTree(r.root);
+    expect(clean.evidence).toMatchObject({ method: 'git-tree', tree: git(r.root, 'rev-parse', 'HEAD^{tree}').trim(), head: git(r.root, 'rev-parse', 'HEAD').trim() });
+    writeFileSync(join(r.root, 'new.txt'), 'untracked\n');
+    const dirty = await fingerprintTree(r.root, { compare: [{ base: clean.evidence.tree as string }] });
+    expect(dirty.evidence.tree).not.toBe(clean.evidence.tree);
+    expect(dirty.changes).toEqual([{ count: 1, files: ['new.txt'] }]);
+    expect(readFileSync(join(r.root, '.git', 'index')).equals(index)).toBe(true);
+    expect(git(r.root, 'count-objects', '-v')).toBe(objects);
+    expect(git(r.root, 'status', '--porcelain')).toBe('?? new.txt\n');
+  });
+
+  test('the temporary folder is removed after success and after git fails', async () => {
+    const r = committedRepo();
+    writeFileSync(join(r.root, 'new.txt'), 'untracked\n');
+    expect(await leftoversOf(() => fingerprintTree(r.root))).toEqual([]);
+    // A damaged index makes `git add` fail on its copy: the evidence is unbound, the folder still goes.
+    writeFileSync(join(r.root, '.git', 'index'), 'not an index');
+    let failed: Awaited<ReturnType<typeof fingerprintTree>> | null = null;
+    const left = await leftoversOf(async () => {
+      failed = await fingerprintTree(r.root);
+    });
+    expect(left).toEqual([]);
+    expect(failed!.evidence).toMatchObject({ method: 'unbound', tree: null });
+    expect(failed!.evidence.reason).toMatch(/git add -A failed/);
+  });
+
+  test('outside git the evidence is unbound, with the reason', async () => {
+    const dir = makeTempDir('orch-fp-nogit-');
+    made.push(dir);
+    const fp = await fingerprintTree(dir);
+    expect(fp.evidence).toMatchObject({ method: 'unbound', tree: null, head: null });
+    expect(fp.evidence.reason).toMatch(/not a git repository/);
+  });
+});
