@@ -101,6 +101,20 @@ describe('evidence bound to the tree', () => {
     expect(advanced.json.status.phase).toBe('SHIP');
   });
 
+  test("at a person's gate stale evidence leaves NEXT_ACTION on orch wait; once the person approves it is orch verify", async () => {
+    const { r } = await started(WORKFLOW.replace('    name: "Build"\n', '    name: "Build"\n    exit_gate: human_approval\n'));
+    await completeBoth(r);
+    writeFileSync(join(r.root, 'src', 'app.txt'), 'version 3, untested\n');
+    const waiting = await orch(r, 'status');
+    expect(waiting.json.nextAction).toBe('orch wait --phase');
+    expect(waiting.json.items.find((i: any) => i.id === 'run_tests').evidence.fresh).toBe(false);
+    expect((await orch(r, 'approve')).code).toBe(0);
+    expect((await orch(r, 'status')).json.nextAction).toBe('orch verify run_tests');
+    expect((await orch(r, 'advance')).json.error.name).toBe('StaleEvidence');
+    expect((await orch(r, 'verify')).code).toBe(0);
+    expect((await orch(r, 'advance')).code).toBe(0);
+  });
+
   test('a new untracked file makes evidence stale; changes under .orchestrator/ or an ignored glob do not', async () => {
     const { r } = await started();
     await completeBoth(r);
