@@ -17,22 +17,11 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { constants as zlibConstants, inflateSync } from 'node:zlib';
+import type { EvidenceView } from '../../protocol/evidence.js';
 import { utcOffset } from './time.js';
 
-/** What a verification ran on, as stored with its result (`verification_result.evidence`). */
-export interface Evidence {
-  /** The HEAD commit; null outside git or on a branch with no commit yet. */
-  head: string | null;
-  /** The tree id of the working tree; null when unbound. */
-  tree: string | null;
-  /** `git-tree` (bound), or `unbound` (not a git repository, or git failed). */
-  method: 'git-tree' | 'unbound';
-  computedAt: string;
-  /** How long the fingerprint took, in milliseconds. */
-  ms: number;
-  /** Why the evidence is unbound. */
-  reason?: string;
-}
+/** What a verification ran on, as stored with its result (`verification_result.evidence`); declared in the protocol. */
+export type Evidence = EvidenceView;
 
 /** Files that differ between a recorded tree and the current one (optionally only some paths). */
 export interface TreeChange {
