@@ -3,10 +3,9 @@
  * a real daemon in a temp repo; and the settings files orch merges itself into.
  */
 import { describe, expect, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ORCH_CLI, orchEnv, runOrch, runOrchJson, type OrchResult } from '../helpers/run-orch.js';
+import { runOrch, runOrchJson, type OrchResult } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 import { makeTempDir, type TempRepo } from '../helpers/temp-repo.js';
 
@@ -14,23 +13,7 @@ const { repo } = useRepoRegistry();
 
 /** Runs the built orch with `input` on stdin (as Claude Code runs a hook command). */
 function runWithInput(args: string[], input: string, opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<OrchResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ORCH_CLI, ...args], { cwd: opts.cwd, env: orchEnv({ ORCH_DAEMON: '1', ...opts.env }), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`orch ${args.join(' ')} did not finish within 30 s\n${stdout}\n${stderr}`));
-    }, 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+  return runOrch(args, { cwd: opts.cwd, env: { ORCH_DAEMON: '1', ...opts.env }, input });
 }
 
 /** The Stop hook's input, as Claude Code sends it. */

@@ -3,29 +3,13 @@
  * command in-process): it blocks while the agent has work and lets it go once the workflow is done.
  */
 import { describe, expect, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { ORCH_CLI, orchEnv, runOrchJson, type OrchResult } from '../helpers/run-orch.js';
+import { runOrch, runOrchJson, type OrchResult } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 
 const { repo } = useRepoRegistry();
 
 function stopHook(cwd: string): Promise<OrchResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ORCH_CLI, 'hook', 'stop'], { cwd, env: orchEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`orch hook stop did not finish within 30 s\n${stdout}\n${stderr}`));
-    }, 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(JSON.stringify({ session_id: 'c1', hook_event_name: 'Stop', stop_hook_active: false }));
-  });
+  return runOrch(['hook', 'stop'], { cwd, input: JSON.stringify({ session_id: 'c1', hook_event_name: 'Stop', stop_hook_active: false }) });
 }
 
 describe('orch hook stop in this mode', () => {

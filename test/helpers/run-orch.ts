@@ -47,14 +47,18 @@ export function orchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** True when this run of the suite uses no daemon (ORCH_TEST_DAEMON=0). */
 export const isNoDaemonRun = process.env.ORCH_TEST_DAEMON === '0';
 
-/** Spawns the built `orch` with `args` in `cwd` and collects its output. */
-export function runOrch(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<OrchResult> {
+/** Spawns the built `orch` with `args` in `cwd` and collects its output; `input` is fed on stdin (as an agent feeds a hook). */
+export function runOrch(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string }): Promise<OrchResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ORCH_CLI, ...args], { cwd: opts.cwd, env: orchEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [ORCH_CLI, ...args], {
+      cwd: opts.cwd,
+      env: orchEnv(opts.env),
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`orch ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30000} ms\n${stdout}\n${stderr}`));
@@ -64,6 +68,7 @@ export function runOrch(args: string[], opts: { cwd: string; env?: NodeJS.Proces
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
 }
 
