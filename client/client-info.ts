@@ -5,10 +5,9 @@
  * environment. A guardrail, not authentication: a process can always lie about itself.
  */
 import type { ClientInfo, ClientKind } from '../protocol/params.js';
+import { AGENT_CLIENT_KINDS } from '../protocol/roster.js';
 import { ORCH_VERSION } from '../protocol/version.js';
 
-/** Kinds that are always driven by an agent. */
-const AGENT_KINDS: ReadonlySet<ClientKind> = new Set(['mcp', 'hook']);
 
 /** True when `env` says an AI agent runs this process (Claude Code, Codex, Cursor, or ORCH_ACTOR_KIND=agent). */
 export function runsUnderAgent(env: NodeJS.ProcessEnv): boolean {
@@ -27,6 +26,6 @@ export function describeClient(kind: ClientKind, env: NodeJS.ProcessEnv, session
     pid: process.pid,
     cwd: process.cwd(),
     ...(sessionId ? { sessionId } : {}),
-    agent: AGENT_KINDS.has(kind) || runsUnderAgent(env),
+    agent: AGENT_CLIENT_KINDS.has(kind) || runsUnderAgent(env),
   };
 }

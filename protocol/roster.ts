@@ -6,6 +6,9 @@ import type { ClientInfo, ClientKind, RosterListParams } from './params.js';
 /** Each request's params, declared once in params.ts (zod), re-exported here as types. */
 export type { ClientInfo, ClientKind, RosterListParams };
 
+/** Kinds an AI agent always drives (the MCP server, agent hooks): they may not give a person's approval. */
+export const AGENT_CLIENT_KINDS: ReadonlySet<ClientKind> = new Set<ClientKind>(['mcp', 'hook']);
+
 /** One client the daemon knows of. */
 export interface RosterEntry {
   /** The daemon's number for the connection (unique per daemon run). */

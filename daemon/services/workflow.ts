@@ -26,9 +26,7 @@ import { OrchError } from '../errors.js';
 import type { CallContext } from '../runtime/router.js';
 import { mutateSession, requireSession, withSessionState } from './commit.js';
 import { currentTreeFor, expectedChangeBase, expectedChangeCheck, recordedTrees, takeFingerprint, unboundWarning } from './evidence.js';
-
-/** Kinds of client an agent always drives. */
-const AGENT_KINDS = new Set(['mcp', 'hook']);
+import { AGENT_CLIENT_KINDS } from '../../protocol/roster.js';
 
 /** The daemon's own user: only the owner may connect, so it is the caller's account too. */
 function accountName(): string {
@@ -57,7 +55,7 @@ export function callerOf(call: CallContext, by?: string): Caller {
   }
   return {
     approver: { by: name, channel: info?.kind ?? 'library', pid: info?.pid ?? null },
-    agent: info !== null && (info.agent === true || AGENT_KINDS.has(info.kind)),
+    agent: info !== null && (info.agent === true || AGENT_CLIENT_KINDS.has(info.kind)),
   };
 }
 
