@@ -146,6 +146,24 @@ async function keepTrees(tmpObjects: string, storeDir: string): Promise<void> {
   }
 }
 
+/**
+ * Copies the index keeping git's racy-entry check intact. git trusts an entry's stat data only
+ * when the file was modified before the index was written (by the index file's mtime); a plain
+ * copy would carry a fresh mtime, so a same-size edit made in the same second as the last
+ * `git add`/`commit` would pass for clean. The copy gets the original's mtime less a second, so
+ * any entry git would content-check on the real index is content-checked here too.
+ */
+async function copyIndex(from: string, to: string): Promise<void> {
+  // Stat first: an index replaced in between is then older than its mtime says (more checks, never fewer).
+  const st = await fs.stat(from).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null; // no index yet: start from an empty one
+    throw e;
+  });
+  if (st === null) return;
+  await fs.copyFile(from, to);
+  await fs.utimes(to, st.atimeMs / 1000, st.mtimeMs / 1000 - 1);
+}
+
 /** Where a repository's index and objects are, by root (they do not move while orch runs; forgotten on any failure). */
 const gitPaths = new Map<string, { index: string; objects: string }>();
 
@@ -187,9 +205,7 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
     const tmpIndex = path.join(tmp, 'index');
     const tmpObjects = path.join(tmp, 'objects');
     await fs.mkdir(tmpObjects);
-    await fs.copyFile(where.index, tmpIndex).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e; // no index yet: start from an empty one
-    });
+    await copyIndex(where.index, tmpIndex);
     const alternates = [where.objects];
     if (opts.storeDir !== undefined && (await fs.stat(opts.storeDir).then((s) => s.isDirectory(), () => false))) alternates.push(opts.storeDir);
     const tenv: NodeJS.ProcessEnv = {

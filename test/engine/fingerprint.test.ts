@@ -4,7 +4,7 @@
  * temporary folder whether git succeeds or fails.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fingerprintTree } from '../../daemon/engine/fingerprint.js';
 import { git, makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
@@ -52,6 +52,24 @@ describe('working tree fingerprint', () => {
     expect(readFileSync(join(r.root, '.git', 'index')).equals(index)).toBe(true);
     expect(git(r.root, 'count-objects', '-v')).toBe(objects);
     expect(git(r.root, 'status', '--porcelain')).toBe('?? new.txt\n');
+  });
+
+  test('a same-size edit whose stat data matches the index is still seen, as git status sees it (racy entries)', async () => {
+    // The entry and the index share one mtime, so git must compare the content (a "racily clean"
+    // entry); ctime is left out of the stat check so only that rule can tell the edit apart.
+    const r = committedRepo();
+    git(r.root, 'config', 'core.trustctime', 'false');
+    const file = join(r.root, 'app.txt');
+    const then = new Date('2026-01-01T00:00:00Z');
+    utimesSync(file, then, then);
+    git(r.root, 'add', 'app.txt');
+    writeFileSync(file, 'two\n');
+    utimesSync(file, then, then);
+    utimesSync(join(r.root, '.git', 'index'), then, then);
+    const fp = await fingerprintTree(r.root);
+    expect(fp.evidence.tree).not.toBe(git(r.root, 'rev-parse', 'HEAD^{tree}').trim());
+    // (git status comes last: it would rewrite the index and mark the entry for a content check.)
+    expect(git(r.root, 'status', '--porcelain')).toBe(' M app.txt\n');
   });
 
   test('the temporary folder is removed after success and after git fails', async () => {
