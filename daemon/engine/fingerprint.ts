@@ -1,18 +1,21 @@
 /**
  * The fingerprint of a working tree: the HEAD commit and a git tree id covering tracked, modified,
- * deleted and untracked-but-not-ignored files, computed by git itself without touching the
- * repository. A copy of the index and a temporary object directory (`GIT_INDEX_FILE`,
- * `GIT_OBJECT_DIRECTORY`, the repo's objects as `GIT_ALTERNATE_OBJECT_DIRECTORIES`) take
- * `git add -A` and `git write-tree`; on a clean tree the result equals `HEAD^{tree}`. Nothing is
- * written to the repo's index or object store, and the temporary folder is removed whatever
- * happens. A submodule counts by its commit (git records it as a gitlink).
+ * deleted and untracked-but-not-ignored files (less `.orchestrator/` and the ignore globs), computed
+ * by git itself without touching the repository: on a private copy of the index (`GIT_INDEX_FILE`)
+ * with a temporary object directory (`GIT_OBJECT_DIRECTORY`, the repo's objects as
+ * `GIT_ALTERNATE_OBJECT_DIRECTORIES`), `git status` lists what differs, `update-index --info-only`
+ * hashes those files without storing them and `write-tree --missing-ok` gives the tree; on a clean
+ * tree it equals `HEAD^{tree}`. Nothing is written to the repo's index or object store, and the
+ * temporary folder is removed whatever happens. A submodule counts by its commit (a gitlink).
  *
- * The tree objects a dirty tree produced are kept in orch's own store
- * (`.orchestrator/evidence/objects`, trees only, never blobs) so a later fingerprint can say which
- * files changed since. The daemon calls this with no lock held (it can take a second on a large
- * repository).
+ * With a cache folder (`.orchestrator/evidence`), the private index is kept there until the repo's
+ * index changes, so a fingerprint of an unchanged tree costs one `git status`; the tree objects are
+ * kept in `.orchestrator/evidence/objects` (trees only, never blobs) so a later fingerprint can say
+ * which files changed since. The daemon calls this with no lock held (it can take a second on a
+ * large repository).
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,6 +46,11 @@ export interface FingerprintOptions {
   ignore?: string[];
   /** Where tree objects of dirty trees are kept; absent: none are kept. */
   storeDir?: string;
+  /**
+   * orch's own folder for the private index kept between fingerprints (and the temporary folder);
+   * absent: every fingerprint starts from a copy of the repo's index, in the system's temp folder.
+   */
+  cacheDir?: string;
   /** Recorded trees to compare the current tree with. */
   compare?: Comparison[];
 }
@@ -153,15 +161,21 @@ async function keepTrees(tmpObjects: string, storeDir: string): Promise<void> {
  * `git add`/`commit` would pass for clean. The copy gets the original's mtime less a second, so
  * any entry git would content-check on the real index is content-checked here too.
  */
-async function copyIndex(from: string, to: string): Promise<void> {
+async function copyIndex(from: string, to: string): Promise<boolean> {
   // Stat first: an index replaced in between is then older than its mtime says (more checks, never fewer).
   const st = await fs.stat(from).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null; // no index yet: start from an empty one
     throw e;
   });
-  if (st === null) return;
-  await fs.copyFile(from, to);
+  if (st === null) return false;
+  try {
+    await fs.copyFile(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
   await fs.utimes(to, st.atimeMs / 1000, st.mtimeMs / 1000 - 1);
+  return true;
 }
 
 /** Where a repository's index and objects are, by root (they do not move while orch runs; forgotten on any failure). */
@@ -189,23 +203,85 @@ async function compareTrees(c: Comparison, tree: string, cwd: string, env: NodeJ
 }
 
 /**
+ * Paths whose working-tree file differs from the index (or is untracked), from
+ * `git status --porcelain=v1 -z --no-renames`: records are `XY path`, X the index against HEAD
+ * (not our concern), Y the working tree against the index.
+ */
+function worktreeChanges(status: string): string[] {
+  const out: string[] = [];
+  for (const rec of status.split('\0')) {
+    if (rec.length < 4) continue;
+    if (rec[1] !== ' ' || rec.startsWith('??')) out.push(rec.slice(3));
+  }
+  return out;
+}
+
+/** A private index kept from an earlier fingerprint: valid while the repo's index is unchanged. */
+interface CachedIndex {
+  file: string;
+  tree: string;
+}
+
+/** Temporary folders older than this in the cache folder were left by a killed daemon. */
+const STALE_TEMP_MS = 10 * 60_000;
+
+/**
+ * The private index is named `index-<key>-<tree>`: the key says which repo index (inode, size,
+ * mtime) and which ignore globs it was derived from, the tree is what it last gave. Returns the
+ * matching one (if any) and the names of all others, which are outdated.
+ */
+async function lookUpCache(cacheDir: string, key: string): Promise<{ hit: CachedIndex | null; outdated: string[] }> {
+  let hit: CachedIndex | null = null;
+  const outdated: string[] = [];
+  const now = Date.now();
+  for (const name of await fs.readdir(cacheDir)) {
+    if (name.startsWith(`index-${key}-`)) hit = { file: path.join(cacheDir, name), tree: name.slice(`index-${key}-`.length) };
+    else if (name.startsWith('index-')) outdated.push(name);
+    else if (name.startsWith('fp-')) {
+      const st = await fs.lstat(path.join(cacheDir, name)).catch(() => null);
+      if (st !== null && now - st.mtimeMs > STALE_TEMP_MS) await fs.rm(path.join(cacheDir, name), { recursive: true, force: true }).catch(() => {});
+    }
+  }
+  return { hit, outdated };
+}
+
+/** Which repo index and ignore globs a private index derives from; null when the repo has no index. */
+async function cacheKey(index: string, ignore: string[]): Promise<string> {
+  const st = await fs.stat(index, { bigint: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  const globs = createHash('sha1').update(JSON.stringify(ignore)).digest('hex').slice(0, 8);
+  return st === null ? `none-${globs}` : `${st.ino}-${st.size}-${st.mtimeNs}-${globs}`;
+}
+
+/**
  * Fingerprints the working tree at `root`. Never throws for git's sake: outside git (or when git
  * fails) the evidence is `unbound` with the reason.
+ *
+ * The index starts as a copy of the private index of the last fingerprint when the repo's index
+ * has not changed since (else as a copy of the repo's index, less `.orchestrator/` and ignored
+ * entries). `git ls-files -m -d -o` lists what differs from it; only those paths are hashed, with
+ * `update-index --info-only` (no blob is written anywhere), and `write-tree --missing-ok` writes
+ * the trees. When nothing differs from the private index, its tree is the answer without a write.
  */
 export async function fingerprintTree(root: string, opts: FingerprintOptions = {}): Promise<Fingerprint> {
   const started = performance.now();
   const computedAt = utcOffset();
   const env = baseEnv();
+  const ignore = opts.ignore ?? [];
+  const exclude = excludePathspecs(ignore);
   let tmp: string | null = null;
   try {
     const where = await gitPathsOf(root, env);
-    // HEAD is read while `git add` runs: neither waits for the other.
+    // HEAD is read while the tree is computed: neither waits for the other.
     const headRun = git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], root, env);
-    tmp = await fs.mkdtemp(path.join(tmpdir(), 'orch-fp-'));
+    const key = await cacheKey(where.index, ignore);
+    const cache = opts.cacheDir !== undefined ? await lookUpCache(opts.cacheDir, key) : null;
+    tmp = await fs.mkdtemp(opts.cacheDir !== undefined ? path.join(opts.cacheDir, 'fp-') : path.join(tmpdir(), 'orch-fp-'));
     const tmpIndex = path.join(tmp, 'index');
     const tmpObjects = path.join(tmp, 'objects');
     await fs.mkdir(tmpObjects);
-    await copyIndex(where.index, tmpIndex);
     const alternates = [where.objects];
     if (opts.storeDir !== undefined && (await fs.stat(opts.storeDir).then((s) => s.isDirectory(), () => false))) alternates.push(opts.storeDir);
     const tenv: NodeJS.ProcessEnv = {
@@ -214,13 +290,39 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
       GIT_OBJECT_DIRECTORY: tmpObjects,
       GIT_ALTERNATE_OBJECT_DIRECTORIES: alternates.join(path.delimiter),
     };
-    await must(git(['add', '-A', '--', '.', ...excludePathspecs(opts.ignore ?? [])], root, tenv), 'git add -A');
-    const tree = (await must(git(['write-tree'], root, tenv), 'git write-tree')).trim();
+    const hit = cache?.hit !== null && cache?.hit !== undefined && (await copyIndex(cache.hit.file, tmpIndex)) ? cache.hit : null;
+    const fromRepoIndex = hit === null && (await copyIndex(where.index, tmpIndex));
+    // `git status` (parallel stat of the tracked files, one walk for untracked ones) lists what
+    // differs from the index; submodules count by their commit only.
+    const statusRun = git(
+      ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=dirty', '--', '.', ...exclude],
+      root,
+      tenv,
+    );
+    // Meanwhile, tracked files under .orchestrator/ (portable mode) or ignored globs leave the copy
+    // of the repo's index (status reads the index once, before or after: either is right for it).
+    const dropped = ['.orchestrator', ...ignore.map((g) => `:(glob)${g}`)];
+    const dropRun = fromRepoIndex ? git(['rm', '-r', '-f', '-q', '--cached', '--ignore-unmatch', '--', ...dropped], root, tenv) : null;
+    const [status] = await Promise.all([must(statusRun, 'git status'), dropRun !== null ? must(dropRun, 'git rm --cached') : null]);
+    const differing = worktreeChanges(status);
+    let tree: string;
+    if (hit !== null && differing.length === 0) {
+      tree = hit.tree;
+    } else {
+      if (differing.length > 0) {
+        const updated = await git(['update-index', '--add', '--remove', '--info-only', '-z', '--stdin'], root, tenv, differing.join('\0') + '\0');
+        // What update-index cannot take (say, an untracked nested repository) git add can.
+        if (updated.code !== 0) await must(git(['add', '-A', '--', '.', ...exclude], root, tenv), 'git add -A');
+      }
+      tree = (await must(git(['write-tree', '--missing-ok'], root, tenv), 'git write-tree')).trim();
+      if (!/^[0-9a-f]{40,64}$/.test(tree)) throw new Unbound(`git write-tree gave no tree id: ${tree.slice(0, 80)}`);
+    }
     const [changes, headDone] = await Promise.all([
       Promise.all((opts.compare ?? []).map((c) => compareTrees(c, tree, root, tenv))),
       headRun,
-      opts.storeDir !== undefined ? keepTrees(tmpObjects, opts.storeDir).catch(() => {}) : undefined,
+      opts.storeDir !== undefined && tree !== hit?.tree ? keepTrees(tmpObjects, opts.storeDir).catch(() => {}) : undefined,
     ]);
+    if (opts.cacheDir !== undefined && cache !== null && tree !== hit?.tree) await keepIndex(opts.cacheDir, tmpIndex, key, tree, cache.outdated, hit);
     const head = headDone.code === 0 ? headDone.stdout.trim() : null;
     return { evidence: { head, tree, method: 'git-tree', computedAt, ms: Math.round(performance.now() - started) }, changes };
   } catch (err) {
@@ -230,5 +332,16 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
     return { evidence: { head: null, tree: null, method: 'unbound', computedAt, ms: Math.round(performance.now() - started), reason }, changes: [] };
   } finally {
     if (tmp !== null) await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Keeps this run's index as the private index for `key` (a cache: losing it costs one full run). */
+async function keepIndex(cacheDir: string, tmpIndex: string, key: string, tree: string, outdated: string[], replaced: CachedIndex | null): Promise<void> {
+  try {
+    await fs.rename(tmpIndex, path.join(cacheDir, `index-${key}-${tree}`));
+    const gone = replaced !== null ? [...outdated, path.basename(replaced.file)] : outdated;
+    await Promise.all(gone.map((name) => fs.rm(path.join(cacheDir, name), { force: true })));
+  } catch {
+    // the next fingerprint starts from the repo's index
   }
 }

@@ -24,7 +24,9 @@ function storeDir(ctx: DaemonContext): string | undefined {
 
 /** Fingerprints the repository's working tree (no lock held by the caller). */
 export async function takeFingerprint(ctx: DaemonContext, def: WorkflowDef, compare: Comparison[] = []): Promise<Fingerprint> {
-  const fp = await fingerprintTree(ctx.paths.root, { ignore: ignoreGlobs(def), storeDir: storeDir(ctx), compare });
+  const objects = storeDir(ctx);
+  const cacheDir = objects === undefined ? undefined : path.dirname(objects);
+  const fp = await fingerprintTree(ctx.paths.root, { ignore: ignoreGlobs(def), storeDir: objects, cacheDir, compare });
   ctx.log.info({ tree: fp.evidence.tree, method: fp.evidence.method, ms: fp.evidence.ms }, 'working tree fingerprinted');
   return fp;
 }

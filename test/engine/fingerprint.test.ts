@@ -4,7 +4,7 @@
  * temporary folder whether git succeeds or fails.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fingerprintTree } from '../../daemon/engine/fingerprint.js';
 import { git, makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
@@ -72,11 +72,55 @@ describe('working tree fingerprint', () => {
     expect(git(r.root, 'status', '--porcelain')).toBe(' M app.txt\n');
   });
 
+  test('with a private index kept between runs, each fingerprint equals one taken from scratch, and committed .orchestrator files never count', async () => {
+    const r = committedRepo();
+    const cacheDir = makeTempDir('orch-fp-cache-');
+    made.push(cacheDir);
+    const storeDir = join(cacheDir, 'objects');
+    mkdirSync(storeDir);
+    const index = () => readFileSync(join(r.root, '.git', 'index'));
+    const both = async (): Promise<string> => {
+      const kept = await fingerprintTree(r.root, { cacheDir, storeDir, ignore: ['notes/**'] });
+      const fresh = await fingerprintTree(r.root, { ignore: ['notes/**'] });
+      expect(kept.evidence.method).toBe('git-tree');
+      expect(kept.evidence.tree).toBe(fresh.evidence.tree);
+      return kept.evidence.tree as string;
+    };
+    const head = git(r.root, 'rev-parse', 'HEAD^{tree}').trim();
+    expect(await both()).toBe(head);
+    expect(await both()).toBe(head); // from the private index, no write
+    writeFileSync(join(r.root, 'app.txt'), 'one, edited\n');
+    const edited = await both();
+    expect(edited).not.toBe(head);
+    expect(await both()).toBe(edited);
+    writeFileSync(join(r.root, 'added.txt'), 'untracked\n');
+    mkdirSync(join(r.root, 'notes'));
+    writeFileSync(join(r.root, 'notes', 'n.md'), 'ignored by the globs\n');
+    const added = await both();
+    expect(added).not.toBe(edited);
+    rmSync(join(r.root, 'added.txt'));
+    expect(await both()).toBe(edited);
+    // Committing what was fingerprinted changes the repo's index, not the tree; so do .orchestrator files.
+    mkdirSync(join(r.root, '.orchestrator'));
+    writeFileSync(join(r.root, '.orchestrator', 'shared.json'), '{}\n');
+    git(r.root, 'add', '-A', '--', 'app.txt', '.orchestrator');
+    git(r.root, 'commit', '-q', '-m', 'edit and share');
+    const before = index();
+    expect(await both()).toBe(edited);
+    writeFileSync(join(r.root, '.orchestrator', 'shared.json'), '{"changed": true}\n');
+    expect(await both()).toBe(edited);
+    rmSync(join(r.root, 'app.txt'));
+    expect(await both()).not.toBe(edited);
+    expect(index().equals(before)).toBe(true);
+    expect(readdirSync(cacheDir).filter((n) => n.startsWith('index-'))).toHaveLength(1);
+    expect(readdirSync(cacheDir).filter((n) => !n.startsWith('index-'))).toEqual(['objects']);
+  });
+
   test('the temporary folder is removed after success and after git fails', async () => {
     const r = committedRepo();
     writeFileSync(join(r.root, 'new.txt'), 'untracked\n');
     expect(await leftoversOf(() => fingerprintTree(r.root))).toEqual([]);
-    // A damaged index makes `git add` fail on its copy: the evidence is unbound, the folder still goes.
+    // A damaged index makes git fail on its copy: the evidence is unbound, the folder still goes.
     writeFileSync(join(r.root, '.git', 'index'), 'not an index');
     let failed: Awaited<ReturnType<typeof fingerprintTree>> | null = null;
     const left = await leftoversOf(async () => {
@@ -84,7 +128,7 @@ describe('working tree fingerprint', () => {
     });
     expect(left).toEqual([]);
     expect(failed!.evidence).toMatchObject({ method: 'unbound', tree: null });
-    expect(failed!.evidence.reason).toMatch(/git add -A failed/);
+    expect(failed!.evidence.reason).toMatch(/^git [a-z-]+( --cached)? failed: .*index/);
   });
 
   test('outside git the evidence is unbound, with the reason', async () => {
