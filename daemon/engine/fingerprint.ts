@@ -75,6 +75,9 @@ const GIT_REDIRECTS = [
 function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
   for (const k of GIT_REDIRECTS) delete env[k];
+  // A file-system monitor's token in the copied index would speak of the repo's index, not ours.
+  for (const k of Object.keys(env)) if (k.startsWith('GIT_CONFIG_')) delete env[k];
+  Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.fsmonitor', GIT_CONFIG_VALUE_0: 'false' });
   return env;
 }
 
@@ -282,14 +285,17 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
     const tmpIndex = path.join(tmp, 'index');
     const tmpObjects = path.join(tmp, 'objects');
     await fs.mkdir(tmpObjects);
-    const alternates = [where.objects];
-    if (opts.storeDir !== undefined && (await fs.stat(opts.storeDir).then((s) => s.isDirectory(), () => false))) alternates.push(opts.storeDir);
+    const store = opts.storeDir !== undefined && (await fs.stat(opts.storeDir).then((s) => s.isDirectory(), () => false)) ? opts.storeDir : null;
+    // Reading sees the repo's objects, orch's trees and this run's temporary objects.
     const tenv: NodeJS.ProcessEnv = {
       ...env,
       GIT_INDEX_FILE: tmpIndex,
       GIT_OBJECT_DIRECTORY: tmpObjects,
-      GIT_ALTERNATE_OBJECT_DIRECTORIES: alternates.join(path.delimiter),
+      GIT_ALTERNATE_OBJECT_DIRECTORIES: (store !== null ? [where.objects, store] : [where.objects]).join(path.delimiter),
     };
+    // update-index --info-only writes no blob, so write-tree's trees can go straight into the store.
+    const treeEnv: NodeJS.ProcessEnv = store !== null ? { ...tenv, GIT_OBJECT_DIRECTORY: store, GIT_ALTERNATE_OBJECT_DIRECTORIES: where.objects } : tenv;
+    let blobsWritten = false;
     const hit = cache?.hit !== null && cache?.hit !== undefined && (await copyIndex(cache.hit.file, tmpIndex)) ? cache.hit : null;
     const fromRepoIndex = hit === null && (await copyIndex(where.index, tmpIndex));
     // `git status` (parallel stat of the tracked files, one walk for untracked ones) lists what
@@ -312,15 +318,18 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
       if (differing.length > 0) {
         const updated = await git(['update-index', '--add', '--remove', '--info-only', '-z', '--stdin'], root, tenv, differing.join('\0') + '\0');
         // What update-index cannot take (say, an untracked nested repository) git add can.
-        if (updated.code !== 0) await must(git(['add', '-A', '--', '.', ...exclude], root, tenv), 'git add -A');
+        if (updated.code !== 0) {
+          await must(git(['add', '-A', '--', '.', ...exclude], root, tenv), 'git add -A');
+          blobsWritten = true;
+        }
       }
-      tree = (await must(git(['write-tree', '--missing-ok'], root, tenv), 'git write-tree')).trim();
+      tree = (await must(git(['write-tree', '--missing-ok'], root, blobsWritten ? tenv : treeEnv), 'git write-tree')).trim();
       if (!/^[0-9a-f]{40,64}$/.test(tree)) throw new Unbound(`git write-tree gave no tree id: ${tree.slice(0, 80)}`);
     }
     const [changes, headDone] = await Promise.all([
       Promise.all((opts.compare ?? []).map((c) => compareTrees(c, tree, root, tenv))),
       headRun,
-      opts.storeDir !== undefined && tree !== hit?.tree ? keepTrees(tmpObjects, opts.storeDir).catch(() => {}) : undefined,
+      store !== null && blobsWritten ? keepTrees(tmpObjects, store).catch(() => {}) : undefined,
     ]);
     if (opts.cacheDir !== undefined && cache !== null && tree !== hit?.tree) await keepIndex(opts.cacheDir, tmpIndex, key, tree, cache.outdated, hit);
     const head = headDone.code === 0 ? headDone.stdout.trim() : null;

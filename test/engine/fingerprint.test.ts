@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fingerprintTree } from '../../daemon/engine/fingerprint.js';
 import { git, makeTempDir, makeTempRepo, type TempRepo } from '../helpers/temp-repo.js';
@@ -114,6 +115,12 @@ describe('working tree fingerprint', () => {
     expect(index().equals(before)).toBe(true);
     expect(readdirSync(cacheDir).filter((n) => n.startsWith('index-'))).toHaveLength(1);
     expect(readdirSync(cacheDir).filter((n) => !n.startsWith('index-'))).toEqual(['objects']);
+    // orch's store holds the trees it needs to name changed files, never a file's content.
+    const kept = readdirSync(storeDir).flatMap((d) => readdirSync(join(storeDir, d)).map((f) => d + f));
+    expect(kept.length).toBeGreaterThan(0);
+    const env = { ...process.env, GIT_OBJECT_DIRECTORY: storeDir, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(r.root, '.git', 'objects') };
+    const types = kept.map((id) => execFileSync('git', ['cat-file', '-t', id], { cwd: r.root, env, encoding: 'utf8' }).trim());
+    expect(new Set(types)).toEqual(new Set(['tree']));
   });
 
   test('the temporary folder is removed after success and after git fails', async () => {
