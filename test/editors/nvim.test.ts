@@ -9,8 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killDaemonsOf } from '../helpers/daemons.js';
-import { ORCH_CLI, orchEnv, runOrchJson } from '../helpers/run-orch.js';
+import { daemonPidsFor, killDaemonsOf } from '../helpers/daemons.js';
+import { ORCH_CLI, orchEnv, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 import { makeTempDir, type TempRepo } from '../helpers/temp-repo.js';
 
@@ -33,6 +33,7 @@ const TESTS = [
   'the statusline shows the phase, and a change made with the CLI within 2 s',
   ':Orch complete, skip and approve change the state on disk; errors show the daemon’s message',
   'the plugin survives a daemon restart and a killed daemon',
+  'with no daemon running the plugin starts one, and says so when the orch command cannot run',
 ];
 if (missing) {
   const banner = `\n${'!'.repeat(78)}\nSKIPPED: the Neovim plugin tests (test/editors/nvim.test.ts) did not run: ${missing}.\n${TESTS.map((t) => `  - skipped: ${t}`).join('\n')}\n${'!'.repeat(78)}\n`;
@@ -178,5 +179,15 @@ function stateOf(root: string, sessionId: string): any {
     const items = stateOf(r.root, sessionId).phases.PLAN.items;
     expect(items.write_plan.status).toBe('completed');
     expect(items.review_notes.status).toBe('completed');
+  });
+
+  test(TESTS[3]!, async () => {
+    const { r } = await startedRepo();
+    await stopDaemon(r.root);
+    expect(daemonPidsFor(r.root)).toEqual([]);
+    const result = await runNvim('cold-start.lua', r.root);
+    expect(result.bad_cmd_note).toMatch(/cannot run .*no-such-orch.*setup\(\{ cmd = \{ \.\.\. \} \}\)/);
+    expect(result.bad_cmd_statusline).toBe('orch !');
+    expect(daemonPidsFor(r.root)).toEqual([result.started_pid]);
   });
 });

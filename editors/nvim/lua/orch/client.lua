@@ -48,12 +48,15 @@ function M.read_registration(root)
   if not is_file(file) then
     return nil
   end
+  local lst = uv.fs_lstat(file)
   local fd = uv.fs_open(file, 'r', 0)
   if not fd then
     return nil
   end
   local st = uv.fs_fstat(fd)
-  local data = st and st.size < 1024 * 1024 and uv.fs_read(fd, st.size, 0) or nil
+  -- The file opened must be the one checked above, not a link swapped in between.
+  local same = st and lst and st.ino == lst.ino and st.dev == lst.dev
+  local data = same and st.size < 1024 * 1024 and uv.fs_read(fd, st.size, 0) or nil
   uv.fs_close(fd)
   if not data then
     return nil
@@ -74,7 +77,7 @@ function M.new(opts)
     opts = opts,
     root = opts.root,
     conn = nil,
-    state = 'idle', -- idle | connecting | connected | waiting
+    state = 'idle', -- idle | connecting | connected | waiting (to reconnect) | failed
     status = nil,
     instance_id = nil,
     announced = nil,
@@ -182,8 +185,12 @@ function Client:_schedule_reconnect(may_start)
         return
       end
       self.timer = nil
-      if self.stopped or self.state == 'connected' or self.state == 'connecting' then
+      if self.stopped or self.state == 'connected' then
         return
+      end
+      if self.state == 'connecting' then
+        -- A command is connecting right now: look again after it.
+        return self:_schedule_reconnect(may_start)
       end
       self:_attempt(may_start, function(err)
         if err and self.state ~= 'connected' then
@@ -346,6 +353,13 @@ function Client:ensure(may_start, cb)
       w(err, self.conn)
     end
     if err and self.state ~= 'connected' then
+      if self.instance_id and not self.stopped then
+        -- It was connected before: keep looking for a daemon in the background.
+        self.state = 'waiting'
+        self:_schedule_reconnect(false)
+      else
+        self.state = 'failed'
+      end
       self:_emit('failed', { message = err.message })
     end
   end)

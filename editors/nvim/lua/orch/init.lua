@@ -26,7 +26,16 @@ local defaults = {
 M.config = vim.deepcopy(defaults)
 
 local client = nil
-local own = { pending = 0, queued = {}, updated = {} }
+-- Changes this editor made (their updatedAt), so that their notifications are not announced.
+local own = { pending = 0, queued = {}, updated = {}, order = {} }
+
+local function remember_own(updated_at)
+  own.updated[updated_at] = true
+  table.insert(own.order, updated_at)
+  if #own.order > 100 then
+    own.updated[table.remove(own.order, 1)] = nil
+  end
+end
 local status_buf = nil
 local attempted_root = nil
 
@@ -143,7 +152,8 @@ function M.setup(opts)
 end
 
 --- The statusline text: `orch PLAN 1/2` (⚑ when a gate waits for a person), `orch -` without a
---- workflow, `…` appended while reconnecting, '' outside an orch repository. Updated from the
+--- workflow, `…` appended while reconnecting, `orch !` when no daemon could be reached (the error
+--- was shown), '' outside an orch repository. Updated from the
 --- daemon's notifications; this function only reads what the plugin already knows.
 function M.statusline()
   if not client then
@@ -153,6 +163,9 @@ function M.statusline()
     return ''
   end
   local s = render.statusline(client.status, M.config.gate_mark)
+  if client.state == 'failed' and s == '' then
+    return 'orch !'
+  end
   if client.state ~= 'connected' and (client.state ~= 'idle' or s ~= '') then
     s = (s == '' and 'orch' or s) .. ' …'
   end
@@ -200,7 +213,7 @@ local function act(method, params, cb)
     if err then
       notify(tostring(err.message), vim.log.levels.ERROR)
     else
-      own.updated[result.status.updatedAt] = true
+      remember_own(result.status.updatedAt)
       if not c.status or not c.status.updatedAt or result.status.sessionId ~= c.status.sessionId or result.status.updatedAt >= c.status.updatedAt then
         c:set_status(result.status, 'own')
       end
