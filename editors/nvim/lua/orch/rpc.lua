@@ -54,6 +54,10 @@ function M.connect(path, handlers, cb)
     settle('timed out connecting to ' .. path)
   end)
   local ok, err = pcall(pipe.connect, pipe, path, function(cerr)
+    if settled then
+      -- Timed out already: the pipe is closed.
+      return
+    end
     if cerr then
       return settle(cerr)
     end
