@@ -3,7 +3,7 @@
  * (never a downloaded browser). Without Chromium the tests are skipped, and the run says so loudly,
  * naming each skipped test and how to install it: a silent skip would pass CI while testing nothing.
  */
-import { afterAll, test } from '@jest/globals';
+import { test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -27,25 +27,19 @@ export const hasChromium = executable(CHROMIUM_PATH);
 /** The flags the issue names: headless, no sandbox (containers), nothing that reaches the network. */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
 
-const skipped: string[] = [];
-afterAll(() => {
-  if (skipped.length === 0) return;
-  const lines = [
-    '',
-    '!'.repeat(78),
-    `!! SKIPPED ${skipped.length} browser test(s): no Chromium at ${CHROMIUM_PATH} (install it: apt-get install -y chromium).`,
-    ...skipped.map((n) => `!!   - ${n}`),
-    '!'.repeat(78),
-    '',
-  ];
-  process.stderr.write(lines.join('\n') + '\n');
-});
+/**
+ * Said when each skipped test is registered (a file whose tests are all skipped runs no hooks, so
+ * an afterAll would stay silent): one loud line per test, naming it and why.
+ */
+function announceSkip(name: string): void {
+  process.stderr.write(`\n!!! SKIPPED browser test (no Chromium at ${CHROMIUM_PATH}; install it with: apt-get install -y chromium): ${name}\n`);
+}
 
 /** A test that needs Chromium: run when it is installed, else skipped and named in the loud notice. */
 export function browserTest(name: string, fn: () => Promise<void>, timeoutMs = 120_000): void {
   if (hasChromium) test(name, fn, timeoutMs);
   else {
-    skipped.push(name);
+    announceSkip(name);
     test.skip(name, fn);
   }
 }
