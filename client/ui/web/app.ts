@@ -259,20 +259,25 @@ function render(next: Snapshot): void {
   if (selected !== null && (detailFor?.id !== selected || (updatedAt !== null && detailFor.updatedAt !== updatedAt))) void loadDetail();
 }
 
+let events: EventSource | null = null;
+
 function connect(): void {
-  const events = new EventSource('/events');
-  events.addEventListener('snapshot', (e) => {
+  events?.close();
+  const es = new EventSource('/events');
+  events = es;
+  es.addEventListener('snapshot', (e) => {
     if (streamBanner) {
       streamBanner = false;
       showBanner(null);
     }
     render(JSON.parse((e as MessageEvent<string>).data) as Snapshot);
   });
-  events.addEventListener('error', () => {
+  es.addEventListener('error', () => {
+    if (es !== events) return;
     streamBanner = true;
     const conn = $('conn');
     conn.className = 'conn bad';
-    if (events.readyState === EventSource.CLOSED) {
+    if (es.readyState === EventSource.CLOSED) {
       conn.textContent = 'disconnected';
       showBanner('orch ui is not answering (stopped, or restarted with a new token): run orch ui again and open the URL it prints.');
     } else {
@@ -286,5 +291,15 @@ window.addEventListener('hashchange', () => {
   selectFromHash();
   if (snap) render(snap);
   $('detail').focus();
+});
+/**
+ * A hidden tab lets go of its stream and takes a fresh snapshot when shown again: a browser keeps
+ * at most 6 connections to one host, and every live tab holds one.
+ */
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') {
+    events?.close();
+    events = null;
+  } else if (events === null) connect();
 });
 connect();
