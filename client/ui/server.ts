@@ -13,7 +13,8 @@
  *     and a JSON body of at most 16 KiB; no CORS headers are ever sent;
  *   - a strict Content-Security-Policy: scripts, styles and connections from this origin only, no
  *     inline script, no frames.
- * Bounded: at most 32 live pages (SSE streams), 64 sockets, short header and request timeouts.
+ * Bounded: at most 32 live pages (SSE streams), 4 MiB unread per stream, 64 sockets, short header
+ * and body timeouts.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -33,6 +34,8 @@ import { DashboardModel } from './model.js';
 export const MAX_SSE_CLIENTS = 32;
 export const MAX_SOCKETS = 64;
 export const MAX_BODY_BYTES = 16 * 1024;
+/** What a page may leave unread on its event stream before it is dropped. */
+export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 const MAX_NOTE = 2000;
 const LOG_TAIL = 30;
 const CHECKPOINTS_SHOWN = 20;
@@ -209,12 +212,19 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   };
 
   const frame = (snap: Snapshot) => `event: snapshot\ndata: ${JSON.stringify(snap)}\n\n`;
+  /** A page that does not read its stream is dropped rather than buffered for without end; it reconnects and gets a fresh snapshot. */
+  const push = (res: ServerResponse, data: string) => {
+    if (res.writableLength > MAX_UNREAD_BYTES) {
+      streams.delete(res);
+      res.destroy();
+    } else res.write(data);
+  };
   model.onChange((snap) => {
     const data = frame(snap);
-    for (const res of streams) res.write(data);
+    for (const res of streams) push(res, data);
   });
   const heartbeat = setInterval(() => {
-    for (const res of streams) res.write(': keep-alive\n\n');
+    for (const res of streams) push(res, ': keep-alive\n\n');
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
