@@ -89,9 +89,9 @@ export interface UiProcess {
   stop(): Promise<number | null>;
 }
 
-/** Spawns `orch ui --no-open --json` in `root` and reads its one line: {"url", "port", "pid"}. */
-export function startUi(root: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<UiProcess> {
-  const child = spawn(process.execPath, [ORCH_CLI, 'ui', '--no-open', '--json', ...args], { cwd: root, env: orchEnv({ ORCH_DAEMON: '1', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns `orch ui --no-open --json` (`open: true`: without --no-open) in `root` and reads its one line: {"url", "port", "pid"}. */
+export function startUi(root: string, env: NodeJS.ProcessEnv = {}, opts: { open?: boolean } = {}): Promise<UiProcess> {
+  const child = spawn(process.execPath, [ORCH_CLI, 'ui', ...(opts.open ? [] : ['--no-open']), '--json'], { cwd: root, env: orchEnv({ ORCH_DAEMON: '1', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

@@ -7,11 +7,12 @@
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startUi, type UiProcess } from '../helpers/browser.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
-import { runOrchJson } from '../helpers/run-orch.js';
+import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const PERSON = { ORCH_ACTOR_KIND: 'human', ORCH_DAEMON: '1' };
 
@@ -193,6 +194,31 @@ describe('orch ui: who may talk to the server', () => {
       for (const s of streams) s.destroy();
     }
     expect((await call(ui.port, { path: '/api/state', headers: { host, cookie } })).status).toBe(200);
+  });
+
+  test('without --no-open the URL goes to the system browser opener (xdg-open, which honours $BROWSER)', async () => {
+    const r = repo();
+    const browser = join(r.root, 'fake-browser');
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > '${join(r.root, 'opened')}'\n`);
+    chmodSync(browser, 0o755);
+    const ui = await startUi(r.root, { ...PERSON, BROWSER: browser, DISPLAY: '', WAYLAND_DISPLAY: '', XDG_CURRENT_DESKTOP: '' }, { open: true });
+    servers.push(ui);
+    const opened = await waitFor(() => {
+      try {
+        return readFileSync(join(r.root, 'opened'), 'utf8');
+      } catch {
+        return null;
+      }
+    }, 'the fake browser to be started with the URL');
+    expect(opened).toBe(ui.url);
+  });
+
+  test('a --port in use is refused with exit 2, naming the port and the fix', async () => {
+    const { root, ui } = await gatedUi();
+    const r = await runOrch(['ui', '--no-open', '--port', String(ui.port)], { cwd: root, env: PERSON });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`Port ${ui.port} is in use; pick another with --port`);
+    expect(r.stdout).toBe('');
   });
 
   test('the server is a client of the daemon: orch who lists it as kind web', async () => {
