@@ -95,6 +95,11 @@ export class DashboardModel {
     await this.refresh();
   }
 
+  /** True while the daemon connection is up (not reconnecting, not waiting after a stop). */
+  get connected(): boolean {
+    return this.daemon.state === 'connected';
+  }
+
   onChange(listener: (s: Snapshot) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

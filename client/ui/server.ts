@@ -17,16 +17,15 @@
  * and body timeouts.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc/node.js';
 import { isSessionId } from '../../protocol/node/paths.js';
 import { SessionStatusRequest } from '../../protocol/session.js';
 import { CheckpointListRequest, ItemApproveRequest, LogReadRequest, PhaseApproveRequest } from '../../protocol/workflow.js';
+import { personName } from '../approver.js';
 import { OrchClient } from '../lib.js';
 import type { ApproveAnswer, ApproveBody, SessionDetail, Snapshot } from './api.js';
 import { DashboardModel } from './model.js';
@@ -76,24 +75,6 @@ export interface UiServer {
   token: string;
   /** Stops serving, ends every page's stream, closes the daemon connection. */
   close(): Promise<void>;
-}
-
-/** `git config user.name` in `root`, else $USER, else the account name. */
-export function approverName(root: string, env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve) => {
-    execFile('git', ['config', 'user.name'], { cwd: root, env, timeout: 5000, encoding: 'utf8' }, (err, stdout) => {
-      const git = err ? '' : stdout.trim();
-      let account = env.USER ?? '';
-      if (!account) {
-        try {
-          account = userInfo().username;
-        } catch {
-          account = 'unknown';
-        }
-      }
-      resolve(git || account || 'unknown');
-    });
-  });
 }
 
 function loadAssets(): Map<string, Buffer> {
@@ -183,7 +164,7 @@ function parseApprove(raw: string): ApproveBody | string {
 
 export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const assets = loadAssets();
-  const approver = opts.approver ?? (await approverName(opts.root, opts.env));
+  const approver = opts.approver ?? (await personName(opts.root, opts.env)) ?? 'unknown';
   // Like orch watch: a deliberate `orch daemon stop` sticks; the page says so and waits.
   const client = await OrchClient.connect({ root: opts.root, env: opts.env, restartAfterAnnouncedStop: false, client: { kind: 'web' } });
   const model = new DashboardModel(client, basename(opts.root), approver);
@@ -245,6 +226,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   }
 
   async function approve(body: ApproveBody): Promise<ApproveAnswer> {
+    // Not queued for a daemon that may come back much later: the person approves again then.
+    if (!model.connected) throw Object.assign(new Error('The daemon is not running right now, so nothing was approved; approve again once the page says live.'), { status: 503 });
     const result =
       body.kind === 'item'
         ? await withTimeout(client.request(ItemApproveRequest, { sessionId: body.sessionId, itemId: body.id, by: approver, ...(body.note ? { notes: body.note } : {}) }), DAEMON_TIMEOUT_MS)

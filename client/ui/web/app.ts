@@ -125,7 +125,7 @@ function sessionRow(s: SessionRow): HTMLElement {
   const status = h('td', {}, h('span', { class: `badge ${s.status}` }, s.status), s.waiting ? h('span', { class: 'badge waiting' }, 'waiting for you') : null, s.current ? h('span', { class: 'badge current', title: 'the repository’s current session' }, 'current') : null);
   return h(
     'tr',
-    { 'data-session': s.sessionId, 'data-status': s.status, 'aria-selected': String(s.sessionId === selected) },
+    { 'data-session': s.sessionId, 'data-status': s.status, 'aria-current': s.sessionId === selected ? 'true' : undefined },
     h('td', {}, link, h('span', { class: 'sub' }, s.sessionId), s.error ? h('span', { class: 'sub' }, s.error) : null),
     status,
     h('td', {}, s.phaseName ?? s.phase ?? '—'),
