@@ -221,6 +221,21 @@ describe('orch ui: who may talk to the server', () => {
     expect(r.stdout).toBe('');
   });
 
+  test('after orch daemon stop the server says so and refuses approvals (503) until a new daemon runs, then approves again', async () => {
+    const { root, ui, host, cookie, origin, sessionId } = await gatedUi();
+    const state = async () => JSON.parse((await call(ui.port, { path: '/api/state', headers: { host, cookie } })).body).daemon;
+    expect((await runOrch(['daemon', 'stop'], { cwd: root, env: PERSON })).code).toBe(0);
+    await waitFor(async () => (await state()).state === 'stopped', 'the server to notice the stop');
+    expect((await state()).note).toContain('waiting until an orch command starts it again');
+    const approve = () =>
+      call(ui.port, { path: '/api/approve', method: 'POST', headers: { host, cookie, origin, 'content-type': 'application/json' }, body: JSON.stringify({ sessionId, kind: 'item', id: 'sign_off' }) });
+    expect((await approve()).status).toBe(503);
+    expect((await runOrch(['status'], { cwd: root, env: PERSON })).code).toBe(0);
+    await waitFor(async () => (await state()).state === 'connected', 'the server to reconnect to the new daemon');
+    expect((await approve()).status).toBe(200);
+    expect(await itemStatus(root)).toBe('completed');
+  });
+
   test('the server is a client of the daemon: orch who lists it as kind web', async () => {
     const { root, ui } = await gatedUi();
     const { json } = await runOrchJson(['who'], { cwd: root, env: PERSON });
