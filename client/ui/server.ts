@@ -288,6 +288,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       }
     }
     if (url.pathname === '/events') {
+      if (method !== 'GET') return send(res, 405, 'text/plain; charset=utf-8', 'The event stream is GET only.\n', { allow: 'GET' });
       if (streams.size >= MAX_SSE_CLIENTS) return send(res, 503, 'text/plain; charset=utf-8', `Too many open pages (at most ${MAX_SSE_CLIENTS}).\n`, { 'retry-after': '5' });
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-accel-buffering': 'no' });
       res.write(`retry: 1000\n\n${frame(model.snapshot())}`);
