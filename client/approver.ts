@@ -28,6 +28,11 @@ function accountName(env: NodeJS.ProcessEnv): string | null {
   }
 }
 
+/** The person at this account: the repository's `git config user.name`, else $USER, else the account name. */
+export async function personName(root: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  return (await gitUserName(root, env)) ?? accountName(env) ?? undefined;
+}
+
 /** The approver's name for this command (`undefined` leaves it to the daemon: the account name). */
 export async function approverName(ctx: CommandContext): Promise<string | undefined> {
   const given = ctx.values.by as string | undefined;
@@ -35,5 +40,5 @@ export async function approverName(ctx: CommandContext): Promise<string | undefi
     if (given.trim() === '') throw usageError('--by takes the name of the person who approves, e.g. --by "Ada Lovelace".');
     return given;
   }
-  return (await gitUserName(ctx.paths().root, ctx.env)) ?? accountName(ctx.env) ?? undefined;
+  return personName(ctx.paths().root, ctx.env);
 }

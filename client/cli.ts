@@ -37,6 +37,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CommandSpec }>> = {
   daemon: () => import('./commands/daemon.js'),
   mcp: () => import('./commands/mcp.js'),
   hook: () => import('./commands/hook.js'),
+  ui: () => import('./commands/ui.js'),
 };
 
 async function mainHelp(): Promise<string> {

@@ -218,6 +218,21 @@ function evidenceRows(e) {
   return rows;
 }
 
+function dashboardRows(d) {
+  if (d.skipped) return [row('12', 'orch ui: change on disk → the page shows it', `skipped: ${d.skipped}`, '≤ 100 ms', false)];
+  const a = d.afterReply;
+  return [
+    row(
+      '12',
+      `orch ui: change on disk → the page's DOM shows it (a library client's item/complete reply → MutationObserver in headless Chromium), median of ${a.n}`,
+      `median ${ms(a.median)}, p90 ${ms(a.p90)}, worst ${ms(a.max)} (from sending the change: median ${ms(d.fromSend.median)})`,
+      '≤ 100 ms',
+      a.median <= 100,
+    ),
+    row('12', `  orch ui server RSS with ${d.pages} pages open (live)`, `${d.rssPages.toFixed(1)} MB (1 page: ${d.rssOnePage.toFixed(1)} MB)`),
+  ];
+}
+
 export function buildRows(r) {
   return [
     ...statusRows(r),
@@ -229,6 +244,7 @@ export function buildRows(r) {
     ...(r.who ? whoRows(r.who) : []),
     ...(r.agents ? agentRows(r.agents) : []),
     ...(r.evidence ? evidenceRows(r.evidence) : []),
+    ...(r.dashboard ? dashboardRows(r.dashboard) : []),
   ];
 }
 

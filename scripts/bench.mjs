@@ -11,7 +11,8 @@
  *   --cli PATH   the client entry to time (default: package.json's bin.orch)
  *   --only 1,5   run only these sections (7: 1,000 hostile connections, about 25 s; 8: orch wait
  *                wake-up; 9: orch who with 100 clients; 10: agent hooks and MCP; 11: evidence
- *                fingerprints, with a 100,000-file repo only in the full run)
+ *                fingerprints, with a 100,000-file repo only in the full run; 12: the orch ui
+ *                dashboard in headless Chromium, skipped without /usr/bin/chromium)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { durableMutations, sessionsAtScale } from './bench-daemon.mjs';
 import { wakeLatency, whoWithClients } from './bench-gates.mjs';
 import { evidenceCost } from './bench-evidence.mjs';
 import { hostileClients } from './bench-hostile.mjs';
+import { dashboardCost } from './bench-ui.mjs';
 import { BenchSpace, nowMs } from './bench-lib.mjs';
 import { buildRows, formatTable } from './bench-report.mjs';
 
@@ -43,6 +45,7 @@ const PLANS = {
     who: { clients: 100, runs: 10 },
     agents: { runs: 30, calls: 1000 },
     evidence: { sizes: [10_000, 100_000], runs: 7, completeRuns: 15 },
+    dashboard: { runs: 20, pages: 10 },
   },
   quick: {
     warmRuns: 20,
@@ -56,6 +59,7 @@ const PLANS = {
     who: { clients: 100, runs: 5 },
     agents: { runs: 15, calls: 300 },
     evidence: { sizes: [10_000], runs: 5, completeRuns: 8 },
+    dashboard: { runs: 20, pages: 10 },
   },
 };
 
@@ -136,6 +140,10 @@ async function runSections(space, opts, plan) {
   if (want(11)) {
     progress(`(11) evidence fingerprints on repos of ${plan.evidence.sizes.join(', ')} files, and orch complete`);
     results.evidence = await evidenceCost(space, opts.cli, plan.evidence);
+  }
+  if (want(12)) {
+    progress(`(12) orch ui: change on disk → page DOM, ${plan.dashboard.runs} changes; server RSS with ${plan.dashboard.pages} pages open`);
+    results.dashboard = await dashboardCost(space, opts.cli, plan.dashboard);
   }
   return results;
 }

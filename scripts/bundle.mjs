@@ -12,9 +12,13 @@
  * `__orchImport(url)`: code compiled by vm.Script with a code cache cannot import on Node 20.
  * The bundle's inputs are checked: no daemon code and no dependency but vscode-jsonrpc, or the
  * build fails. dist/client/orch.meta.json keeps esbuild's metafile for the import-graph test.
+ *
+ * It also builds the `orch ui` page: the page script (client/ui/web/app.ts, compiled by tsc to
+ * dist/ui-web/) becomes one browser file, dist/client/ui/assets/app.js, beside a copy of the page's
+ * index.html and app.css; the server serves that folder and nothing else.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -54,7 +58,27 @@ const computedImports = {
   },
 };
 
+/** The dashboard's page: one script for the browser (no dependencies), its HTML and CSS. */
+async function buildUiAssets() {
+  const assets = join(CLIENT, 'ui', 'assets');
+  mkdirSync(assets, { recursive: true });
+  await build({
+    entryPoints: [join(PROJECT, 'dist', 'ui-web', 'client', 'ui', 'web', 'app.js')],
+    outfile: join(assets, 'app.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    absWorkingDir: PROJECT,
+  });
+  for (const file of ['index.html', 'app.css']) copyFileSync(join(PROJECT, 'client', 'ui', 'web', file), join(assets, file));
+}
+
 async function main() {
+  await buildUiAssets();
   const result = await build({
     entryPoints: [join(CLIENT, 'cli.js')],
     outfile: BUNDLE,
