@@ -161,7 +161,8 @@ async function keepTrees(tmpObjects: string, storeDir: string): Promise<void> {
  * Copies the index keeping git's racy-entry check intact. git trusts an entry's stat data only
  * when the file was modified before the index was written (by the index file's mtime); a plain
  * copy would carry a fresh mtime, so a same-size edit made in the same second as the last
- * `git add`/`commit` would pass for clean. The copy gets the original's mtime less a second, so
+ * `git add`/`commit` would pass for clean. The copy gets the original's mtime less a millisecond
+ * (never later than it, whatever the rounding, and in the same or an earlier second), so
  * any entry git would content-check on the real index is content-checked here too.
  */
 async function copyIndex(from: string, to: string): Promise<boolean> {
@@ -177,7 +178,7 @@ async function copyIndex(from: string, to: string): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
-  await fs.utimes(to, st.atimeMs / 1000, st.mtimeMs / 1000 - 1);
+  await fs.utimes(to, st.atimeMs / 1000, (st.mtimeMs - 1) / 1000);
   return true;
 }
 
@@ -206,17 +207,28 @@ async function compareTrees(c: Comparison, tree: string, cwd: string, env: NodeJ
 }
 
 /**
- * Paths whose working-tree file differs from the index (or is untracked), from
- * `git status --porcelain=v1 -z --no-renames`: records are `XY path`, X the index against HEAD
- * (not our concern), Y the working tree against the index.
+ * HEAD and the paths whose working-tree file differs from the index (or is untracked), from
+ * `git status --porcelain=v2 -z --branch --no-renames`: `# branch.oid <commit>|(initial)`, then
+ * `1 XY sub mH mI mW hH hI path`, `u XY sub m1 m2 m3 mW h1 h2 h3 path` and `? path`; X is the index
+ * against HEAD (not our concern), Y the working tree against the index.
  */
-function worktreeChanges(status: string): string[] {
-  const out: string[] = [];
+export function parseStatus(status: string): { head: string | null; differing: string[] } {
+  let head: string | null = null;
+  const differing: string[] = [];
+  const pathAfter = (rec: string, fields: number): string => {
+    let at = 0;
+    for (let i = 0; i < fields && at !== -1; i++) at = rec.indexOf(' ', at) + 1;
+    return rec.slice(at);
+  };
   for (const rec of status.split('\0')) {
-    if (rec.length < 4) continue;
-    if (rec[1] !== ' ' || rec.startsWith('??')) out.push(rec.slice(3));
+    if (rec.startsWith('# branch.oid ')) {
+      const oid = rec.slice('# branch.oid '.length);
+      head = /^[0-9a-f]{40,64}$/.test(oid) ? oid : null;
+    } else if (rec.startsWith('? ')) differing.push(rec.slice(2));
+    else if (rec.startsWith('1 ') && rec[3] !== '.') differing.push(pathAfter(rec, 8));
+    else if (rec.startsWith('u ')) differing.push(pathAfter(rec, 10));
   }
-  return out;
+  return { head, differing };
 }
 
 /** A private index kept from an earlier fingerprint: valid while the repo's index is unchanged. */
@@ -277,8 +289,6 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
   let tmp: string | null = null;
   try {
     const where = await gitPathsOf(root, env);
-    // HEAD is read while the tree is computed: neither waits for the other.
-    const headRun = git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], root, env);
     const key = await cacheKey(where.index, ignore);
     const cache = opts.cacheDir !== undefined ? await lookUpCache(opts.cacheDir, key) : null;
     tmp = await fs.mkdtemp(opts.cacheDir !== undefined ? path.join(opts.cacheDir, 'fp-') : path.join(tmpdir(), 'orch-fp-'));
@@ -298,19 +308,26 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
     let blobsWritten = false;
     const hit = cache?.hit !== null && cache?.hit !== undefined && (await copyIndex(cache.hit.file, tmpIndex)) ? cache.hit : null;
     const fromRepoIndex = hit === null && (await copyIndex(where.index, tmpIndex));
+    if (fromRepoIndex) {
+      // Tracked files under .orchestrator/ (portable mode) or ignored globs leave the copy.
+      const dropped = ['.orchestrator', ...ignore.map((g) => `:(glob)${g}`)];
+      await must(git(['rm', '-r', '-f', '-q', '--cached', '--ignore-unmatch', '--', ...dropped], root, tenv), 'git rm --cached');
+    }
     // `git status` (parallel stat of the tracked files, one walk for untracked ones) lists what
-    // differs from the index; submodules count by their commit only.
-    const statusRun = git(
-      ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=dirty', '--', '.', ...exclude],
-      root,
-      tenv,
+    // differs from the index, and HEAD; submodules count by their commit only. On a fresh copy it
+    // may also refresh the copy's stat data (its optional lock is on the copy, never on the repo's
+    // index), so the private index kept from it does not make git read the same files again; on
+    // the private index itself it runs without the lock, which is faster.
+    const { GIT_OPTIONAL_LOCKS: _noLocks, ...refreshEnv } = tenv;
+    const status = await must(
+      git(
+        ['status', '--porcelain=v2', '-z', '--branch', '--no-ahead-behind', '--untracked-files=all', '--no-renames', '--ignore-submodules=dirty', '--', '.', ...exclude],
+        root,
+        hit === null ? refreshEnv : tenv,
+      ),
+      'git status',
     );
-    // Meanwhile, tracked files under .orchestrator/ (portable mode) or ignored globs leave the copy
-    // of the repo's index (status reads the index once, before or after: either is right for it).
-    const dropped = ['.orchestrator', ...ignore.map((g) => `:(glob)${g}`)];
-    const dropRun = fromRepoIndex ? git(['rm', '-r', '-f', '-q', '--cached', '--ignore-unmatch', '--', ...dropped], root, tenv) : null;
-    const [status] = await Promise.all([must(statusRun, 'git status'), dropRun !== null ? must(dropRun, 'git rm --cached') : null]);
-    const differing = worktreeChanges(status);
+    const { head, differing } = parseStatus(status);
     let tree: string;
     if (hit !== null && differing.length === 0) {
       tree = hit.tree;
@@ -326,13 +343,11 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
       tree = (await must(git(['write-tree', '--missing-ok'], root, blobsWritten ? tenv : treeEnv), 'git write-tree')).trim();
       if (!/^[0-9a-f]{40,64}$/.test(tree)) throw new Unbound(`git write-tree gave no tree id: ${tree.slice(0, 80)}`);
     }
-    const [changes, headDone] = await Promise.all([
+    const [changes] = await Promise.all([
       Promise.all((opts.compare ?? []).map((c) => compareTrees(c, tree, root, tenv))),
-      headRun,
       store !== null && blobsWritten ? keepTrees(tmpObjects, store).catch(() => {}) : undefined,
     ]);
     if (opts.cacheDir !== undefined && cache !== null && tree !== hit?.tree) await keepIndex(opts.cacheDir, tmpIndex, key, tree, cache.outdated, hit);
-    const head = headDone.code === 0 ? headDone.stdout.trim() : null;
     return { evidence: { head, tree, method: 'git-tree', computedAt, ms: Math.round(performance.now() - started) }, changes };
   } catch (err) {
     gitPaths.delete(root);
@@ -347,8 +362,9 @@ export async function fingerprintTree(root: string, opts: FingerprintOptions = {
 /** Keeps this run's index as the private index for `key` (a cache: losing it costs one full run). */
 async function keepIndex(cacheDir: string, tmpIndex: string, key: string, tree: string, outdated: string[], replaced: CachedIndex | null): Promise<void> {
   try {
-    await fs.rename(tmpIndex, path.join(cacheDir, `index-${key}-${tree}`));
-    const gone = replaced !== null ? [...outdated, path.basename(replaced.file)] : outdated;
+    const name = `index-${key}-${tree}`;
+    await fs.rename(tmpIndex, path.join(cacheDir, name));
+    const gone = (replaced !== null ? [...outdated, path.basename(replaced.file)] : outdated).filter((n) => n !== name);
     await Promise.all(gone.map((name) => fs.rm(path.join(cacheDir, name), { force: true })));
   } catch {
     // the next fingerprint starts from the repo's index
