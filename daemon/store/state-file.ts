@@ -303,6 +303,10 @@ export async function reconcileLog(store: SessionStore, root: string, id: string
   if (pending === null) return null;
   const logSize = sizeOf(sp.log);
   if (logSize <= pending.log_size) return null;
+  // Portable mode: a state that records the very log on disk agrees with it, whatever this
+  // checkout's bookkeeping says (a pull brought both, and another machine's clock may be behind).
+  const rec = syncRecordOf(state);
+  if (rec !== null && rec.updated_at === state.updated_at && rec.log_bytes === logSize) return null;
   const stateAt = Date.parse(state.updated_at);
   const meantAt = Date.parse(pending.state_updated_at);
   // A state.json as new as the recorded one (or newer: the Python tool saved since) is consistent.

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitAll, git, pull, push, useTeams } from '../helpers/git-clones.js';
 import { ORCH_CLI, orchEnv } from '../helpers/run-orch.js';
@@ -163,6 +163,12 @@ describe.each([
     expect((await t.orch(b, ['sessions', 'resolve', s, '--keep', 'ours'])).stderr).toMatch(/no conflict to resolve/);
   });
 
+});
+
+// The cases below do not depend on the daemon mode: once, with a daemon.
+describe('portable mode across clones: detection and upgrades', () => {
+  const daemon = '1';
+
   test('a state git resolved to one side while the log kept both sides is still detected, and resolve keeps the state on disk', async () => {
     const t = team(daemon);
     const a = t.clone('a');
@@ -193,6 +199,36 @@ describe.each([
     const after = await t.orchJson(a, ['status']);
     expect(after.code).toBe(0);
     expect(after.json.items.map((i: { id: string; status: string }) => `${i.id}:${i.status}`)).toEqual(['a1:pending', 'a2:completed']);
+  });
+
+  test("a pull that continues this clone's last change is not taken for a crash, even when this machine's clock ran ahead", async () => {
+    const t = team(daemon);
+    const a = t.clone('a');
+    const s: string = (await t.orchJson(a, ['start', 'Handed over', '--portable'])).json.sessionId;
+    commitAll(a, 'start');
+    push(a);
+    const b = t.clone('b');
+    expect((await t.orch(b, ['sessions', 'switch', s])).code).toBe(0);
+    expect((await t.orch(b, ['complete', 'a1', '-q'])).code).toBe(0);
+    commitAll(b, 'B completes a1');
+    push(b);
+    // B's bookkeeping of its last change, as a clock an hour or a century ahead would have written it.
+    const dir = sessionDir(b, s);
+    const logSize = readFileSync(join(dir, 'log.jsonl')).length;
+    writeFileSync(join(dir, 'commit.pending'), JSON.stringify({ log_size: logSize, state_updated_at: '2099-01-01T00:00:00.000000Z' }).padEnd(159) + '\n');
+    expect(pull(a).code).toBe(0);
+    expect((await t.orch(a, ['complete', 'a2', '-q'])).code).toBe(0);
+    commitAll(a, 'A completes a2');
+    push(a);
+    // A daemon checks a session's log once; the next one (or a command without one) checks again.
+    expect((await t.orch(b, ['daemon', 'stop'])).code).toBe(0);
+    expect(pull(b).code).toBe(0);
+    const status = await t.orchJson(b, ['status']);
+    expect(status.code).toBe(0);
+    expect(status.json.items.map((i: { id: string; status: string }) => `${i.id}:${i.status}`)).toEqual(['a1:completed', 'a2:completed']);
+    expect(status.json.warnings.join(' ')).not.toMatch(/never reached state\.json|moved/);
+    expect(readdirSync(dir).filter((f) => f.includes('unapplied'))).toEqual([]);
+    expect((await t.orch(b, ['advance', '-q'])).code).toBe(0);
   });
 
   test('a repo that already tracks current and meta.json gets a warning with the git rm --cached line, and no "copied" warning in other clones', async () => {
