@@ -54,7 +54,12 @@ export function renderStatus(view: WorkflowStatusView): string {
 /** Human text for any status result, including "no workflow". */
 export function renderStatusResult(result: SessionStatusResult): string {
   if (!result.active && !('workflowId' in result)) {
-    return `No active workflow. ${result.reason}\nNEXT_ACTION: ${result.nextAction ?? 'orch start "<task>"'}`;
+    const listed = (result.sessions ?? []).map((s) => {
+      const progress = s.progress ? `${s.progress.completed}/${s.progress.total}` : '-';
+      return `  ${s.sessionId.padEnd(8)}  ${s.status.padEnd(9)}  ${(s.phase ?? '-').padEnd(9)}  ${progress.padStart(5)}  ${s.error ? `(unreadable: ${s.error})` : (s.task ?? '-')}`;
+    });
+    const table = listed.length > 0 ? `\n\n  SESSION   STATUS     PHASE       DONE  TASK\n${listed.join('\n')}\n` : '';
+    return `No active workflow. ${result.reason}${table}\nNEXT_ACTION: ${result.nextAction ?? 'orch start "<task>"'}`;
   }
   return renderStatus(result as WorkflowStatusView);
 }

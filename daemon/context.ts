@@ -16,6 +16,7 @@ import { CommitQueues } from './services/commit-queues.js';
 import { GateWaiters } from './services/gate-wait.js';
 import { writeCurrent } from './services/current.js';
 import { randomHex } from './store/ids.js';
+import { cloneId, isPortable } from './store/repo-meta.js';
 import { SessionIndex } from './store/session-index.js';
 import { SessionStore } from './store/session-store.js';
 import { StateFiles } from './store/state-file.js';
@@ -80,7 +81,10 @@ export interface ContextOptions {
 
 export function createDaemonContext(o: ContextOptions): DaemonContext {
   const store = new SessionStore(o.paths);
-  const states = new StateFiles(store, o.paths.root);
+  const states = new StateFiles(store, o.paths.root, {
+    portable: () => isPortable(o.paths, (p) => store.readSmall(p)),
+    cloneId: () => cloneId(o.paths, (p) => store.readSmall(p)),
+  });
   const events = new DaemonEvents();
   const locks = new KeyedMutex();
   const index = new SessionIndex(store, states);

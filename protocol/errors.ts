@@ -32,6 +32,12 @@ export const OrchErrorCode = {
   StaleEvidence: 1107,
   /** An item with `expect_changes` has no changed file matching its globs since its phase started. */
   ExpectedChangesMissing: 1108,
+  /**
+   * One session was changed in two clones (portable mode): its state.json has git's conflict
+   * markers, or its log holds events the state never saw. `orch sessions resolve <id> --keep
+   * ours|theirs` keeps one version and sets the other beside it.
+   */
+  SessionConflict: 1110,
   /** `.orchestrator/` is missing where it must exist. */
   RepoNotInitialized: 1200,
   /** A state or meta file fails to parse or validate. */
@@ -111,6 +117,7 @@ const EXIT_BY_NAME: Record<OrchErrorName, number> = {
   AgentCannotApprove: ExitCode.Refused,
   StaleEvidence: ExitCode.Refused,
   ExpectedChangesMissing: ExitCode.Refused,
+  SessionConflict: ExitCode.Refused,
   RepoNotInitialized: ExitCode.Refused,
   StateCorrupt: ExitCode.Refused,
   RepoMismatch: ExitCode.Refused,

@@ -79,6 +79,12 @@ export type SessionShowParams = z.infer<typeof SessionShowParams>;
 export const SessionSwitchParams = z.object({ sessionId: z.string().describe('The session to make current.') });
 export type SessionSwitchParams = z.infer<typeof SessionSwitchParams>;
 
+export const SessionResolveParams = z.object({
+  sessionId: z.string().describe('The session changed in two clones.'),
+  keep: z.enum(['ours', 'theirs']).describe("Which version to keep, in git's meaning (ours: this checkout's side of the merge); the other is kept beside it."),
+});
+export type SessionResolveParams = z.infer<typeof SessionResolveParams>;
+
 // item/*, phase/*, workflow/*
 
 export const ItemCompleteParams = z.object({

@@ -1,10 +1,17 @@
 import { RequestType } from 'vscode-jsonrpc';
 import type { OrchErrorData } from './errors.js';
 import type { EvidenceView } from './evidence.js';
-import type { SessionStartParams, SessionStatusParams, SessionListParams, SessionShowParams, SessionSwitchParams } from './params.js';
+import type {
+  SessionStartParams,
+  SessionStatusParams,
+  SessionListParams,
+  SessionShowParams,
+  SessionSwitchParams,
+  SessionResolveParams,
+} from './params.js';
 
 /** Each request's params, declared once in params.ts (zod), re-exported here as types. */
-export type { SessionStartParams, SessionStatusParams, SessionListParams, SessionShowParams, SessionSwitchParams };
+export type { SessionStartParams, SessionStatusParams, SessionListParams, SessionShowParams, SessionSwitchParams, SessionResolveParams };
 
 /** A session id: 8 lowercase hex characters when generated; also its folder under `.orchestrator/sessions/`. */
 export type SessionId = string;
@@ -129,6 +136,11 @@ export interface NoWorkflowView {
   warnings: string[];
   /** The command to run next (the CLI fills it in: `orch start "<task>"`, with `--root` when one was given). */
   nextAction?: string;
+  /**
+   * Set when sessions exist but none is current in this checkout (portable mode: a fresh clone,
+   * since `current` is never shared through git): every session, newest first, to pick from.
+   */
+  sessions?: SessionListEntry[];
 }
 
 export type SessionStatusResult = WorkflowStatusView | NoWorkflowView;
@@ -191,4 +203,34 @@ export interface SessionSwitchResult {
 /** Makes a session the repo's `current`. Fails with `SessionNotFound`, `InvalidSessionId`. */
 export const SessionSwitchRequest = new RequestType<SessionSwitchParams, SessionSwitchResult, OrchErrorData>(
   'session/switch',
+);
+
+export interface SessionResolveResult {
+  sessionId: SessionId;
+  /** The version kept: `ours` or `theirs`. */
+  kept: 'ours' | 'theirs';
+  /**
+   * Where the two versions came from: `git` (the copies git keeps of an unmerged file), `markers`
+   * (split from the conflict markers in state.json), `merge-head` (the commit being merged in),
+   * `file` (only the state.json on disk: its log held the other version's events).
+   */
+  from: 'git' | 'markers' | 'merge-head' | 'file';
+  /** Files written beside the session's files with the other version (paths relative to the repo root). */
+  keptAside: string[];
+  /** The kept version's phase and progress. */
+  phase: string;
+  progress: ProgressCount;
+  /** Non-fatal notes (e.g. the log could not be split and keeps both versions' events). */
+  warnings: string[];
+  /** What to run next: commit the resolved session. */
+  nextAction: string;
+}
+
+/**
+ * Keeps one of two versions of a session changed in two clones (portable mode) and sets the other
+ * beside it. Fails with `SessionNotFound`, `InvalidSessionId`, `InvalidTransition` (no conflict),
+ * `InvalidArgument` (that version is not available), `StateCorrupt` (the kept version is unreadable).
+ */
+export const SessionResolveRequest = new RequestType<SessionResolveParams, SessionResolveResult, OrchErrorData>(
+  'session/resolve',
 );

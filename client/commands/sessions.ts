@@ -1,5 +1,5 @@
 import { RosterListRequest, type RosterEntry } from '../../protocol/roster.js';
-import { SessionListRequest, SessionShowRequest, SessionSwitchRequest, type SessionListEntry } from '../../protocol/session.js';
+import { SessionListRequest, SessionResolveRequest, SessionShowRequest, SessionSwitchRequest, type SessionListEntry } from '../../protocol/session.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { echo, usageError } from '../errors.js';
 
@@ -57,22 +57,53 @@ function needId(ctx: CommandContext, verb: string): string {
   return id;
 }
 
+async function resolve(ctx: CommandContext): Promise<number> {
+  const id = needId(ctx, 'resolve');
+  const keep = ctx.values.keep;
+  if (keep !== 'ours' && keep !== 'theirs') {
+    throw usageError(`orch sessions resolve needs --keep ours or --keep theirs (git's meaning: ours is this checkout's side of the merge), e.g. orch sessions resolve ${echo(id)} --keep ours.`);
+  }
+  const conn = await ctx.connect();
+  const result = await conn.sendRequest(SessionResolveRequest, { sessionId: id, keep });
+  ctx.out.document(result);
+  for (const w of result.warnings) ctx.out.warn(w);
+  ctx.out.text(
+    [
+      `Kept the ${result.kept} version of session ${result.sessionId}: phase ${result.phase}, ${result.progress.completed}/${result.progress.total} items done.`,
+      ...(result.keptAside.length > 0 ? ['The other version is beside it:', ...result.keptAside.map((f) => `  ${f}`)] : []),
+      `Commit the resolved session: ${result.nextAction}`,
+    ].join('\n'),
+  );
+  return 0;
+}
+
 export const command: CommandSpec = {
   name: 'sessions',
-  summary: 'list sessions, show one, or switch the current one',
+  summary: 'list sessions, show one, switch the current one, or resolve one changed in two clones',
   help: `Usage: orch sessions [--json]
        orch sessions show <id> [--json]
        orch sessions switch <id>
+       orch sessions resolve <id> --keep ours|theirs [--json]
 
 Lists the repo's sessions, newest first (* marks the current one; [connected: watch 4242] marks
 a session clients are bound to right now, e.g. an orch watch --session or an agent's MCP server). 'show' prints one session;
 'switch' makes it the repo's current session. To work on another session in one terminal only,
 set ORCH_SESSION=<id> (or pass --session <id>) instead of switching.
 
+'resolve' (portable mode) repairs a session that was changed in two clones: git left conflict
+markers in its state.json, or its log holds events its state never saw. It keeps one version
+(--keep ours: this checkout's side of the merge, as git names it; --keep theirs: the side merged
+in) and writes the other beside the session's files (state.json.theirs-<time>, log.jsonl.theirs-<time>,
+…), so nothing is lost. Then commit the session with git.
+
+Options:
+  --keep ours|theirs   (resolve) which version to keep
+
 Example:
   orch sessions
-  orch sessions switch 2f76b47f`,
-  options: {},
+  orch sessions switch 2f76b47f
+  orch sessions resolve 2f76b47f --keep ours && git add .orchestrator/sessions/2f76b47f && git commit`,
+  options: { keep: { type: 'string' } },
   async run(ctx) {
     const verb = ctx.positionals[0] ?? 'list';
     if (verb === 'list') return list(ctx);
@@ -101,6 +132,7 @@ Example:
       ctx.out.text(result.previous === result.sessionId ? `Already on session ${result.sessionId}.` : `Switched to session ${result.sessionId}.`);
       return 0;
     }
-    throw usageError(`Unknown sessions subcommand ${echo(verb)}; use list, show <id> or switch <id>.`);
+    if (verb === 'resolve') return resolve(ctx);
+    throw usageError(`Unknown sessions subcommand ${echo(verb)}; use list, show <id>, switch <id> or resolve <id> --keep ours|theirs.`);
   },
 };

@@ -18,7 +18,8 @@ Options:
   --workflow FILE, -w FILE   workflow file (must be inside the repository)
   --project P, -p P          project name stored with the workflow
   -c, --constraint TEXT      a constraint for the work (repeatable, at most 1000 characters each)
-  --portable                 portable mode: let git see .orchestrator/ so state can be committed
+  --portable                 portable mode: sessions are committed and shared through git; what
+                             belongs to this checkout (current, meta.json, daemon files) is not
 
 Example:
   orch start "Add rate limiting to the public API" --project demo-api -c "no new dependencies"`,

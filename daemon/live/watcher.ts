@@ -34,6 +34,8 @@ function signature(path: string): string {
 
 export class RepoWatcher {
   private watcher: FSWatcher | null = null;
+  /** Portable mode: git's index, which every pull, merge and checkout rewrites. */
+  private gitWatcher: FSWatcher | null = null;
   private readonly known = new Map<string, string>();
   private readonly close = new Set<string>();
 
@@ -61,6 +63,23 @@ export class RepoWatcher {
     this.watcher.on('all', (event, path) => this.handle(event, path));
     this.watcher.on('error', () => undefined);
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+
+  /**
+   * Calls `onChange` whenever git rewrites its index (a pull, merge, checkout, reset): portable
+   * mode's sessions can change through git in folders nobody watches closely. Watched through its
+   * folder (depth 0, every other name ignored), since git replaces the file by a rename.
+   */
+  async watchGitIndex(indexPath: string, onChange: () => void): Promise<void> {
+    if (this.gitWatcher || !this.watcher) return;
+    const dir = dirname(indexPath);
+    const w = watch(dir, { ignoreInitial: true, depth: 0, atomic: false, ignored: (p: string) => p !== dir && p !== indexPath });
+    this.gitWatcher = w;
+    w.on('all', (_event, path) => {
+      if (path === indexPath) onChange();
+    });
+    w.on('error', () => undefined);
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
   }
 
   /** Records the daemon's own write of a session's state so its event is not taken as external. */
@@ -127,6 +146,8 @@ export class RepoWatcher {
   }
 
   async stop(): Promise<void> {
+    await this.gitWatcher?.close();
+    this.gitWatcher = null;
     await this.watcher?.close();
     this.watcher = null;
   }

@@ -9,8 +9,8 @@ import type { DaemonContext } from '../context.js';
 import type { OpResult } from '../engine/ops-common.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from '../engine/types.js';
 import { buildStatusView } from '../engine/status-view.js';
-import { repoCopiedWarning } from '../store/repo-meta.js';
-import type { LoadedState } from '../store/state-file.js';
+import { cloneId, isPortable, repoWarnings } from '../store/repo-meta.js';
+import { lastWriterOf, type LoadedState } from '../store/state-file.js';
 import type { Op, Queued } from './commit-queues.js';
 import { forgetReconciled } from './log-reconcile.js';
 import { requireState } from './session-records.js';
@@ -45,11 +45,11 @@ export async function commit(ctx: DaemonContext, id: string, def: WorkflowDef, s
  */
 export async function mutateSession(ctx: DaemonContext, id: string, op: Op): Promise<OperationResult> {
   const result = await queueChange(ctx, id, op);
-  // A copied or moved folder is worth saying on every change, not only on start.
-  const copied = await repoCopiedWarning(ctx);
-  if (copied !== null) {
-    result.warnings = [copied, ...result.warnings];
-    result.status.warnings = [copied, ...result.status.warnings];
+  // A copied or moved folder (or per-checkout files git tracks) is worth saying on every change, not only on start.
+  const repo = await repoWarnings(ctx);
+  if (repo.length > 0) {
+    result.warnings = [...repo, ...result.warnings];
+    result.status.warnings = [...repo, ...result.status.warnings];
   }
   return result;
 }
@@ -113,7 +113,9 @@ async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Prom
   }
   let savedAt: string | null = null;
   if (events.length > 0) {
+    let foreign: string | null;
     try {
+      foreign = await foreignWriterWarning(ctx, id, loaded.state);
       savedAt = (await commit(ctx, id, def, state, events)).updated_at;
     } catch (err) {
       forgetReconciled(ctx, id);
@@ -121,6 +123,8 @@ async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Prom
       applied.forEach((a) => a.item.reject(a.result ? err : a.error));
       return;
     }
+    // Said once: from this save on, this clone is the session's last writer.
+    if (foreign !== null) for (const a of applied) if (a.result && a.result.events.length > 0) a.warnings = [foreign, ...a.warnings];
   }
   for (const a of applied) {
     if (!a.result) {
@@ -133,6 +137,23 @@ async function applyBatch(ctx: DaemonContext, id: string, items: Queued[]): Prom
       a.item.reject(err);
     }
   }
+}
+
+/**
+ * Portable mode: a warning when the session was last saved by another clone, since two clones
+ * changing one session produce two versions git cannot merge.
+ */
+async function foreignWriterWarning(ctx: DaemonContext, id: string, state: WorkflowState): Promise<string | null> {
+  const writer = lastWriterOf(state);
+  const readSmall = (p: string) => ctx.store.readSmall(p);
+  if (writer === null || !isPortable(ctx.paths, readSmall)) return null;
+  const mine = await cloneId(ctx.paths, readSmall);
+  if (writer.clone === mine) return null;
+  ctx.log.info({ session: id, lastWriter: writer.clone, clone: mine }, 'session last written by another clone');
+  return (
+    `Session ${id} was last changed in another clone (clone ${writer.clone}, at ${writer.at}); this clone (${mine}) now continues it. ` +
+    `If the other clone changes it too, the two versions will conflict on the next pull: let one clone at a time work on a session, and push when you hand it over.`
+  );
 }
 
 /** One caller's answer: a recorded refusal is thrown, anything else reports the state after its change. */

@@ -14,6 +14,7 @@ import * as P from '../../protocol/params.js';
 import { RosterListRequest } from '../../protocol/roster.js';
 import {
   SessionListRequest,
+  SessionResolveRequest,
   SessionShowRequest,
   SessionStartRequest,
   SessionStatusRequest,
@@ -40,6 +41,7 @@ import { addFeedback, listFeedback } from './feedback.js';
 import { waitGate } from './gate-wait.js';
 import { hookStop } from './hooks.js';
 import { readLog } from './log.js';
+import { resolveConflict } from './resolve.js';
 import { listSessions, sessionStatus, showSession, startSession, switchSession } from './sessions.js';
 import { verifyOp } from './verify.js';
 import { initWorkflow, validateWorkflow } from './workflow-file.js';
@@ -55,6 +57,7 @@ export const ROUTES = [
   route(SessionListRequest, P.SessionListParams, listSessions),
   route(SessionShowRequest, P.SessionShowParams, showSession),
   route(SessionSwitchRequest, P.SessionSwitchParams, switchSession),
+  route(SessionResolveRequest, P.SessionResolveParams, resolveConflict),
 
   route(ItemCompleteRequest, P.ItemCompleteParams, completeOp),
   route(ItemSkipRequest, P.ItemSkipParams, skipOp),

@@ -19,7 +19,7 @@ import { feedbackEntries } from '../legacy/legacy-records.js';
 import { readCheckpoints, summaryOf } from '../store/checkpoint-files.js';
 import { tailEvents } from '../store/log-tail.js';
 import { quarantinedCopy } from '../store/quarantine.js';
-import { repoCopiedWarning } from '../store/repo-meta.js';
+import { isPortable, repoWarnings } from '../store/repo-meta.js';
 import type { LoadedState } from '../store/state-file.js';
 import { writeCurrent } from './current.js';
 import { reconcileLocked, reconcileUnlocked } from './log-reconcile.js';
@@ -75,8 +75,16 @@ async function refuseLostCurrent(ctx: DaemonContext): Promise<null> {
   const created = await Promise.all(ids.map(async (id) => ({ id, at: (await ctx.store.readMeta(id).catch(() => null))?.created_at ?? '' })));
   created.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : a.id.localeCompare(b.id)));
   const newest = created[0]!.id;
-  const what = existsSync(ctx.paths.current) ? 'holds no valid session id' : 'is missing';
   const listed = ids.length <= 5 ? ` (${created.map((c) => c.id).join(', ')})` : '';
+  if (noCurrentInThisCheckout(ctx)) {
+    throw new OrchError(
+      'NoActiveWorkflow',
+      `No session is current in this checkout (each clone picks its own: .orchestrator/current is never shared through git), and there are ${ids.length} session(s)${listed}; ` +
+        `pick one with orch sessions switch ${newest} (the newest; orch sessions lists them all), pass --session <id>, or start a new one with orch start "<task>".`,
+      { sessions: created.map((c) => c.id).slice(0, 20), newest },
+    );
+  }
+  const what = existsSync(ctx.paths.current) ? 'holds no valid session id' : 'is missing';
   throw new OrchError(
     'SessionNotFound',
     `.orchestrator/current ${what}, so orch does not know which of the ${ids.length} session(s)${listed} to use; ` +
@@ -124,8 +132,19 @@ export async function requireState(ctx: DaemonContext, id: string): Promise<Load
   return loaded;
 }
 
+/**
+ * Portable mode with no `current` file: a fresh clone (or one whose user has not picked yet),
+ * not a lost pointer. `current` belongs to one checkout and never comes through git.
+ */
+function noCurrentInThisCheckout(ctx: DaemonContext): boolean {
+  return !existsSync(ctx.paths.current) && isPortable(ctx.paths, (p) => ctx.store.readSmall(p));
+}
+
 /** The session a read is about (explicit, current, adopted), the legacy workflow, or the empty repository. */
 export async function openForRead(ctx: DaemonContext, explicit: string | undefined): Promise<SessionRecords> {
+  if (explicit === undefined && noCurrentInThisCheckout(ctx) && (await ctx.legacy.adoptedSessionId()) === null && (await ctx.store.listIds()).length > 0) {
+    return new NoCurrentSession(ctx);
+  }
   const id = await resolveSession(ctx, explicit);
   if (id !== null) return new StoredSession(ctx, id, await ctx.legacy.isAdopted(id));
   if (await ctx.legacy.hasState()) return new LegacySession(ctx);
@@ -155,8 +174,7 @@ class StoredSession implements SessionRecords {
   async status(): Promise<SessionStatusResult> {
     const { ctx, sessionId: id } = this;
     const legacyWarning = await ctx.legacy.ignoredWarning(id);
-    const copied = await repoCopiedWarning(ctx);
-    const warnings = [...(copied ? [copied] : []), ...(legacyWarning ? [legacyWarning] : [])];
+    const warnings = [...(await repoWarnings(ctx)), ...(legacyWarning ? [legacyWarning] : [])];
     const reconciled = await reconcileUnlocked(ctx, id);
     if (reconciled) warnings.push(reconciled);
     const loaded = await ctx.states.load(id);
@@ -210,6 +228,38 @@ class LegacySession implements SessionRecords {
 
   async checkpoints() {
     return { checkpoints: await this.ctx.legacy.checkpoints(), warnings: [] };
+  }
+
+  feedback(kind: FeedbackKind | undefined) {
+    return feedbackOf(this.ctx, null, kind);
+  }
+}
+
+/** Portable mode: sessions came through git, but this checkout has not picked one yet. */
+class NoCurrentSession implements SessionRecords {
+  readonly sessionId = null;
+  readonly source = 'session' as const;
+
+  constructor(private readonly ctx: DaemonContext) {}
+
+  async status(): Promise<SessionStatusResult> {
+    const sessions = await this.ctx.index.list(null);
+    const newest = sessions.find((s) => s.source === 'session');
+    return {
+      active: false,
+      reason: `No session is current in this checkout (each clone picks its own: .orchestrator/current is never shared through git); ${sessions.length} session(s) exist, listed below.`,
+      warnings: await repoWarnings(this.ctx),
+      sessions,
+      ...(newest ? { nextAction: `orch sessions switch ${newest.sessionId}` } : {}),
+    };
+  }
+
+  async events() {
+    return { events: [], skippedLines: 0 };
+  }
+
+  async checkpoints() {
+    return { checkpoints: [], warnings: [] };
   }
 
   feedback(kind: FeedbackKind | undefined) {

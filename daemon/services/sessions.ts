@@ -99,7 +99,8 @@ export async function startSession(ctx: DaemonContext, p: SessionStartParams): P
   const first = wf.def.phases[0];
   const start = first?.items.some((i) => (i.expect_changes ?? []).length > 0) ? await takeFingerprint(ctx, wf.def) : null;
   return ctx.locks.runExclusive(REPO_LOCK, async () => {
-    const { warnings: metaWarnings } = await ensureRepoMeta(ctx.paths, p.portable);
+    const { meta, warnings: metaWarnings } = await ensureRepoMeta(ctx.paths, p.portable);
+    if (meta.mode === 'portable') await ctx.live?.enablePortable();
     const sessionId = await ctx.store.create();
     const state = createInitialState(wf.def, {
       task: p.task.trim(),

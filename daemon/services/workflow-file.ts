@@ -125,6 +125,7 @@ export async function initWorkflow(ctx: DaemonContext, p: WorkflowInitParams): P
     // Only --portable touches .orchestrator/; otherwise the recorded mode is just reported.
     const { meta, warnings } = p.portable ? await ensureRepoMeta(ctx.paths, true) : { meta: await readRepoMeta(ctx.paths), warnings: [] };
     const portable = meta?.mode === 'portable';
+    if (portable) await ctx.live?.enablePortable();
     ctx.log.info({ file, backup, portable }, 'workflow initialised');
     return { file, backup, portable, warnings };
   });

@@ -13,6 +13,8 @@ import { SmallFiles } from './small-files.js';
 import { pythonDumps } from '../engine/pyjson.js';
 import type { LogEvent } from '../engine/types.js';
 import { assertNoLinksDir, openNoFollow, readFileNoFollow } from '../../protocol/node/safe-fs.js';
+import { isPortable } from './repo-meta.js';
+import { splitConflict } from './session-conflict.js';
 
 export interface SessionMeta {
   session_id: string;
@@ -42,6 +44,14 @@ export class SessionStore {
     return this.small.read(path);
   }
 
+  /**
+   * The `repo_root` a session's meta.json records: the absolute root in normal mode; in portable
+   * mode `.` (as the Python tool often wrote it), since the file is shared with every clone.
+   */
+  private sessionRepoRoot(): string {
+    return isPortable(this.paths, (p) => this.small.read(p)) ? '.' : this.paths.root;
+  }
+
   /** Paths for a session id from anywhere (a client, `current`); refuses non-ids with InvalidSessionId. */
   pathsFor(id: string): SessionPaths {
     if (!isSessionId(id)) {
@@ -68,7 +78,7 @@ export class SessionStore {
       }
       try {
         ensureSessionDirs(this.paths, sp);
-        const meta: SessionMeta = { session_id: id, created_at: naiveLocalNow(), repo_root: this.paths.root };
+        const meta: SessionMeta = { session_id: id, created_at: naiveLocalNow(), repo_root: this.sessionRepoRoot() };
         await writeDurable(sp.meta, JSON.stringify(meta, null, 2));
       } catch (err) {
         // A folder without its files would be listed as an `unknown` session: take it back.
@@ -127,7 +137,12 @@ export class SessionStore {
 
   async readMeta(id: string): Promise<SessionMeta | null> {
     try {
-      const parsed = JSON.parse(this.small.read(this.pathsFor(id).meta)) as SessionMeta;
+      let text = this.small.read(this.pathsFor(id).meta);
+      // Changed in two clones (portable mode): read our side until the session is resolved, so
+      // its created_at is not lost to a rebuilt file.
+      const sides = splitConflict(text);
+      if (sides) text = sides.ours;
+      const parsed = JSON.parse(text) as SessionMeta;
       return typeof parsed === 'object' && parsed !== null ? parsed : null;
     } catch (err) {
       if (err instanceof OrchError || (err as { errorName?: string }).errorName === 'UnsafePath') throw err;
@@ -141,7 +156,7 @@ export class SessionStore {
    * against state.json whenever it is read.
    */
   async updateMeta(id: string, fields: Record<string, unknown>, opts: { durable: boolean }): Promise<void> {
-    const meta = (await this.readMeta(id)) ?? { session_id: id, created_at: naiveLocalNow(), repo_root: this.paths.root };
+    const meta = (await this.readMeta(id)) ?? { session_id: id, created_at: naiveLocalNow(), repo_root: this.sessionRepoRoot() };
     const text = JSON.stringify({ ...meta, ...fields }, null, 2);
     const path = this.pathsFor(id).meta;
     await (opts.durable ? writeDurable(path, text) : writeCache(path, text));

@@ -11,9 +11,11 @@ import { assertNoLinks, openNoFollow, readFileNoFollow } from '../../protocol/no
 import { withPath, writeDurable } from './durable-write.js';
 import { parseStateFile, serializeState } from '../engine/checksum.js';
 import { utcZ } from '../engine/time.js';
+import { pythonDumps } from '../engine/pyjson.js';
 import type { LogEvent, WorkflowDef, WorkflowState } from '../engine/types.js';
 import { OrchError } from '../errors.js';
 import { parseOrQuarantine } from './quarantine.js';
+import { checkLog, hasConflictMarkers, lastLineHashOfFile, lineHash, logError, markersError, SYNC_KEY, syncRecordOf, type SyncRecord } from './session-conflict.js';
 import { stateKeyOf, storedSummaryOf } from './session-summary.js';
 import type { SessionStore } from './session-store.js';
 
@@ -40,12 +42,22 @@ function handOut(loaded: LoadedState): LoadedState {
  * replacement changes that key, so the file is read and parsed again; otherwise a load costs one
  * stat. Cached states are shared between callers and must never be modified (operations never do).
  */
+/**
+ * Portable mode's bookkeeping: whether the repo is portable now, and this clone's id (both asked
+ * at each save; see session-conflict.ts). Absent (tests, no repo): states are saved as in normal mode.
+ */
+export interface SyncSource {
+  portable(): boolean;
+  cloneId(): Promise<string>;
+}
+
 export class StateFiles {
   private readonly cache = new Map<string, { key: string; loaded: LoadedState }>();
 
   constructor(
     private readonly store: SessionStore,
     private readonly root: string,
+    private readonly sync?: SyncSource,
   ) {}
 
   /** Drops every cached state (tests; the cache is self-validating otherwise). */
@@ -87,7 +99,12 @@ export class StateFiles {
     }
     const { text } = file;
     const label = relative(this.root, path);
+    // A session changed in two clones is never read as one of them, nor moved aside as corrupt.
+    if (hasConflictMarkers(text)) throw await markersError(id, label, text, this.root, path);
     const parsed = await parseOrQuarantine(path, text, () => parseStateFile(text, label));
+    const sp = this.store.pathsFor(id);
+    const disagreement = await checkLog(sp, parsed.state);
+    if (disagreement) throw logError(id, label, relative(this.root, sp.log), parsed.state, disagreement);
     const warnings: string[] = [];
     if (parsed.integrity === 'mismatch') {
       warnings.push(
@@ -129,12 +146,13 @@ export class StateFiles {
     const sp = this.store.pathsFor(id);
     for (const file of [sp.state, sp.log, sp.meta, sp.pending]) assertNoLinks(file);
     const now = new Date();
-    const saved: WorkflowState = { ...state, updated_at: utcZ(now) };
+    let saved: WorkflowState = { ...state, updated_at: utcZ(now) };
+    const logSize = sizeOf(sp.log);
+    if (this.sync?.portable()) saved = await this.withSyncRecord(sp, saved, events, logSize);
     const text = serializeState(saved, now);
     const path = sp.state;
     this.cache.delete(path);
     if (events.length > 0) {
-      const logSize = sizeOf(sp.log);
       const previous = await readFileNoFollow(sp.pending).catch(() => null);
       await writePending(sp.pending, { log_size: logSize, state_updated_at: saved.updated_at });
       try {
@@ -158,6 +176,25 @@ export class StateFiles {
     await this.store.updateMeta(id, { summary: storedSummaryOf(saved, stateKeyOf(sp.state)) }, { durable: false });
     return saved;
   }
+
+  /** `state` with the record of the log it reflects once `events` are appended, and of this clone as its writer. */
+  private async withSyncRecord(sp: SessionPaths, state: WorkflowState, events: LogEvent[], logSize: number): Promise<WorkflowState> {
+    const lines = events.map((e) => pythonDumps(e));
+    const last = lines[lines.length - 1];
+    const record: SyncRecord = {
+      clone: await this.sync!.cloneId(),
+      log_bytes: logSize + lines.reduce((n, l) => n + Buffer.byteLength(l, 'utf8') + 1, 0),
+      log_tail: last !== undefined ? lineHash(last) : await lastLineHashOfFile(sp.log, logSize),
+      updated_at: state.updated_at,
+    };
+    return { ...state, metadata: { ...state.metadata, [SYNC_KEY]: record } };
+  }
+}
+
+/** The clone that saved `state` last, when it was saved in portable mode. */
+export function lastWriterOf(state: WorkflowState): { clone: string; at: string } | null {
+  const rec = syncRecordOf(state);
+  return rec ? { clone: rec.clone, at: rec.updated_at } : null;
 }
 
 /**
@@ -266,6 +303,10 @@ export async function reconcileLog(store: SessionStore, root: string, id: string
   if (pending === null) return null;
   const logSize = sizeOf(sp.log);
   if (logSize <= pending.log_size) return null;
+  // Portable mode: a state that records the very log on disk agrees with it, whatever this
+  // checkout's bookkeeping says (a pull brought both, and another machine's clock may be behind).
+  const rec = syncRecordOf(state);
+  if (rec !== null && rec.updated_at === state.updated_at && rec.log_bytes === logSize) return null;
   const stateAt = Date.parse(state.updated_at);
   const meantAt = Date.parse(pending.state_updated_at);
   // A state.json as new as the recorded one (or newer: the Python tool saved since) is consistent.

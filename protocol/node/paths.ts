@@ -50,9 +50,15 @@ export interface RepoPaths {
   sessionsDir: string;
   /** Id of the default session. */
   current: string;
-  /** Repo identity. */
+  /** This checkout's record of the repo: its root, remote and mode (never shared through git). */
   meta: string;
+  /** The repo identity shared by every clone in portable mode: mode, created_at (no machine-specific field). */
+  repoJson: string;
+  /** This clone's own id (portable mode records which clone last wrote a session); never committed. */
+  cloneJson: string;
   gitignore: string;
+  /** Portable mode's merge rules for session files (`merge=union` for logs). */
+  gitattributes: string;
   /** Daemon registration: `{pid, socketPath, versions, startedAt}`. */
   daemonJson: string;
   /** Startup lock: guarantees one daemon per repo. */
@@ -119,7 +125,10 @@ export function repoPaths(root: string): RepoPaths {
     sessionsDir: join(orchDir, 'sessions'),
     current: join(orchDir, 'current'),
     meta: join(orchDir, 'meta.json'),
+    repoJson: join(orchDir, 'repo.json'),
+    cloneJson: join(orchDir, 'clone.json'),
     gitignore: join(orchDir, '.gitignore'),
+    gitattributes: join(orchDir, '.gitattributes'),
     daemonJson: join(orchDir, 'daemon.json'),
     daemonLock: join(orchDir, 'daemon.lock'),
     daemonLog: join(orchDir, 'daemon.log'),

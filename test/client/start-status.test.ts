@@ -107,7 +107,11 @@ describe('orch start and status', () => {
     expect(readFileSync(join(r.root, '.orchestrator', '.gitignore'), 'utf8')).not.toBe('*\n');
     const untracked = git(r.root, 'status', '--porcelain', '--untracked-files=all');
     expect(untracked).toMatch(/\.orchestrator\/sessions\/[0-9a-f]{8}\/state\.json/);
-    expect(untracked).toContain('.orchestrator/current');
+    expect(untracked).toContain('.orchestrator/repo.json');
+    expect(untracked).toContain('.orchestrator/.gitattributes');
+    // What belongs to this checkout stays out of git: its current session, its record of the repo, its clone id.
+    expect(untracked).not.toContain('.orchestrator/current');
+    expect(untracked).not.toMatch(/\.orchestrator\/(meta|clone)\.json/);
     expect(untracked).not.toMatch(/daemon\./);
     // A later start without --portable keeps the remembered mode.
     expect((await runOrch(['start', 'Second task'], { cwd: r.root })).code).toBe(0);
