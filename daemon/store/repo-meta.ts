@@ -24,7 +24,7 @@ export interface RepoMeta {
 export const NORMAL_GITIGNORE = '*\n';
 export const PORTABLE_GITIGNORE =
   '# orch portable mode: sessions may be committed; runtime files never are.\n' +
-  'daemon.*\n.migration.lock\n*.takeover\n*.[0-9]*\ncommit.pending\nevidence/\n';
+  'daemon.*\n.migration.lock\n*.takeover\n*.[0-9]*\ncommit.pending\nevidence/\nsession-index.jsonl\n';
 
 function gitRemote(root: string): Promise<string | null> {
   return new Promise((resolve) => {
