@@ -18,6 +18,14 @@ import { connectSocket, isRefusal, readRegistrationFile, type DaemonConnection }
 import { unavailableError } from './errors.js';
 
 const DAEMON_MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+/**
+ * Node flags of the daemon. V8's young generation grows to 32 MB of semi-spaces under a burst of
+ * short-lived objects (a listing of 10,000 sessions) and keeps them: with 2 MB semi-spaces the
+ * daemon's resident memory stays about 20 MB lower (issue 18: ≤ 100 MB at 10,000 sessions), for
+ * a few more scavenges of a process that mostly waits. It must be given on the command line: set
+ * from inside the process (v8.setFlagsFromString) it no longer changes the heap.
+ */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2'];
 const DAEMON_OUT_MAX_BYTES = 1024 * 1024;
 
 function startTimeoutMs(env: NodeJS.ProcessEnv): number {
@@ -78,7 +86,7 @@ function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | 
   }
   const out = openNoFollowSync(paths.daemonOut, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | (truncate ? constants.O_TRUNC : 0), 0o600);
   const from = fstatSync(out).size;
-  const args = [DAEMON_MAIN, '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
+  const args = [...DAEMON_NODE_FLAGS, DAEMON_MAIN, '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/', env });
   closeSync(out);
   let code: number | null = null;
