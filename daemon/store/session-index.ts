@@ -134,7 +134,7 @@ export class SessionIndex {
   private async build(id: string, key: string): Promise<Summary> {
     let meta;
     try {
-      meta = await this.store.readMeta(id);
+      meta = await this.store.readMeta(id, { remember: false });
     } catch (err) {
       // A session whose meta.json is refused (a planted link) is listed with the reason, not dropped.
       const error = err instanceof Error ? err.message : String(err);

@@ -12,7 +12,7 @@ import { newSessionId } from './ids.js';
 import { SmallFiles } from './small-files.js';
 import { pythonDumps } from '../engine/pyjson.js';
 import type { LogEvent } from '../engine/types.js';
-import { assertNoLinksDir, openNoFollow, readFileNoFollow } from '../../protocol/node/safe-fs.js';
+import { assertNoLinksDir, openNoFollow, readFileNoFollow, readFileNoFollowSync } from '../../protocol/node/safe-fs.js';
 
 export interface SessionMeta {
   session_id: string;
@@ -125,9 +125,15 @@ export class SessionStore {
     }
   }
 
-  async readMeta(id: string): Promise<SessionMeta | null> {
+  /**
+   * A session's meta.json, parsed. `remember: false` reads it without keeping its text among the
+   * small files (the session index reading thousands of finished sessions once).
+   */
+  async readMeta(id: string, opts: { remember?: boolean } = {}): Promise<SessionMeta | null> {
     try {
-      const parsed = JSON.parse(this.small.read(this.pathsFor(id).meta)) as SessionMeta;
+      const path = this.pathsFor(id).meta;
+      const text = opts.remember === false ? readFileNoFollowSync(path) : this.small.read(path);
+      const parsed = JSON.parse(text) as SessionMeta;
       return typeof parsed === 'object' && parsed !== null ? parsed : null;
     } catch (err) {
       if (err instanceof OrchError || (err as { errorName?: string }).errorName === 'UnsafePath') throw err;
