@@ -166,7 +166,7 @@ export class BenchSpace {
     const out = openSync(join(root, '.orchestrator', 'daemon.out'), 'a');
     const start = nowMs();
     // The same Node flags as client/ensure-daemon.ts gives it (DAEMON_NODE_FLAGS).
-    const child = spawn(process.execPath, ['--max-semi-space-size=2', this.daemonMain, '--root', root, '--reason', 'benchmark'], {
+    const child = spawn(process.execPath, ['--max-semi-space-size=2', '--optimize-for-size', this.daemonMain, '--root', root, '--reason', 'benchmark'], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: '/',
