@@ -60,8 +60,8 @@ function mutationRows(m) {
 
 /**
  * The growth law of a cost from 1,000 to 10,000 sessions: the cost above 1 session's, at 10,000
- * over at 1,000 (×10 is linear). A cost above 1 session's within `floor` (noise on this machine) is
- * taken as `floor`, so a cost that does not grow at all is not shown as a huge ratio of two noises.
+ * over at 1,000 (×10 is linear). A cost above 1 session's within `floor` (noise on this machine, and
+ * at least a tenth of the 1-session cost) is taken as that floor, so a cost that does not grow at all is not shown as a huge ratio of two noises.
  */
 function growth(sizes, pick, floor) {
   const a = sizes.find((s) => s.sessions === 1000);
@@ -71,7 +71,9 @@ function growth(sizes, pick, floor) {
   const x = pick(a) - pick(base);
   const y = pick(b) - pick(base);
   if (![x, y].every(Number.isFinite)) return null;
-  return Math.max(y, floor) / Math.max(x, floor);
+  // The noise floor is at least a tenth of the 1-session cost itself (a 200 ms CLI run varies by 20 ms).
+  const f = Math.max(floor, 0.1 * pick(base));
+  return Math.max(y, f) / Math.max(x, f);
 }
 
 const LINEAR_LIMIT = 12.5;
