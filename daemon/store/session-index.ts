@@ -189,12 +189,19 @@ export class SessionIndex {
     const stale: Array<[string, string]> = [];
     const dirKey = dirKeyOf(this.paths.sessionsDir);
     if (dirKey !== this.dirKey) {
+      const readAt = performance.now();
       const ids = await this.store.listIds();
       // Folders came or went (a pull, a copy, a removal): what else it changed is checked too.
       const everything = this.dirKey !== '';
       this.dirKey = dirKey;
       const live = new Set(ids);
-      for (const id of [...this.held.keys()]) if (!live.has(id)) this.drop(id);
+      // A session saved while the folder was being read (just created) is not dropped for missing from it.
+      // (Such a one is looked for again at the next listing.)
+      for (const [id, h] of [...this.held]) {
+        if (live.has(id)) continue;
+        if (h.checkedAt <= readAt) this.drop(id);
+        else this.dirKey = 'look again';
+      }
       for (const id of ids) if (!this.held.has(id)) stale.push([id, stateKeyOf(this.store.pathsFor(id).state)]);
       if (everything) for (const h of this.held.values()) h.checkedAt = 0;
     }
