@@ -18,6 +18,16 @@ import { connectSocket, isRefusal, readRegistrationFile, type DaemonConnection }
 import { unavailableError } from './errors.js';
 
 const DAEMON_MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+/**
+ * Node flags of the daemon, for its memory (issue 18: ≤ 100 MB RSS at 10,000 sessions). V8's young
+ * generation grows to 32 MB of semi-spaces under a burst of short-lived objects (a listing of
+ * 10,000 sessions) and keeps them: 2 MB semi-spaces keep the RSS about 20 MB lower. With
+ * --optimize-for-size the old generation grows less eagerly after such a burst (measured at
+ * 10,000 sessions, first listing: 132 → 96 MB; after a restart: 102 → 90 MB), at no cost we could
+ * measure in the commit rate of 32 clients (ratios 0.92, 0.92, 1.12 in paired runs). They must be
+ * given on the command line: set from inside (v8.setFlagsFromString) they no longer change the heap.
+ */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--optimize-for-size'];
 const DAEMON_OUT_MAX_BYTES = 1024 * 1024;
 
 function startTimeoutMs(env: NodeJS.ProcessEnv): number {
@@ -78,7 +88,7 @@ function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | 
   }
   const out = openNoFollowSync(paths.daemonOut, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | (truncate ? constants.O_TRUNC : 0), 0o600);
   const from = fstatSync(out).size;
-  const args = [DAEMON_MAIN, '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
+  const args = [...DAEMON_NODE_FLAGS, DAEMON_MAIN, '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/', env });
   closeSync(out);
   let code: number | null = null;

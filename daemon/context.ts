@@ -87,7 +87,8 @@ export function createDaemonContext(o: ContextOptions): DaemonContext {
   });
   const events = new DaemonEvents();
   const locks = new KeyedMutex();
-  const index = new SessionIndex(store, states);
+  const index = new SessionIndex(store, states, o.paths, (o.readOnly ?? null) !== null);
+  states.afterSave = (id, state, key) => index.noteSaved(id, state, key);
   const legacy = new LegacySource({
     paths: o.paths, store, states, log: o.log, locks, events, config: o.config,
     makeCurrent: (id) => writeCurrent(store, events, id),

@@ -134,7 +134,7 @@ function naiveLocal(d) {
 }
 
 /** Real sessions written by orch (state.json, log.jsonl) in a template repo, to copy from. */
-async function makeTemplates(space, count) {
+export async function makeTemplates(space, count) {
   const root = space.repo('templates');
   const lib = await space.lib();
   const client = await space.connect(root);
@@ -159,7 +159,7 @@ async function makeTemplates(space, count) {
  * its own id and meta.json. Whatever orch keeps in meta.json is kept; a `summary.state_key` (the
  * state file's `<mtimeMs>:<size>`) is recomputed for the copy, as orch would have written it.
  */
-function generateSessions(root, n, tpl) {
+export function generateSessions(root, n, tpl) {
   const start = nowMs();
   const orchDir = join(root, '.orchestrator');
   mkdirSync(join(orchDir, 'sessions'), { recursive: true });

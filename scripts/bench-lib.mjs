@@ -165,7 +165,8 @@ export class BenchSpace {
     mkdirSync(join(root, '.orchestrator'), { recursive: true });
     const out = openSync(join(root, '.orchestrator', 'daemon.out'), 'a');
     const start = nowMs();
-    const child = spawn(process.execPath, [this.daemonMain, '--root', root, '--reason', 'benchmark'], {
+    // The same Node flags as client/ensure-daemon.ts gives it (DAEMON_NODE_FLAGS).
+    const child = spawn(process.execPath, ['--max-semi-space-size=2', '--optimize-for-size', this.daemonMain, '--root', root, '--reason', 'benchmark'], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: '/',

@@ -152,6 +152,7 @@ export class LiveService {
   /** Waits out any write of the session in progress, then reports the change if it was not ours. */
   private async stateTouched(id: string): Promise<void> {
     await this.ctx.locks.runExclusive(id, async () => undefined);
+    this.ctx.index.invalidate(id);
     if (this.watcher.isExternal(id)) this.ctx.events.emit('sessionChanged', { sessionId: id, external: true });
   }
 

@@ -5,8 +5,14 @@
  * most {@link MAX_CLOSE_WATCHES}. Never the whole repo. The daemon's own writes do not echo back:
  * after each of its writes the file's (mtime, size) is recorded, and an event that finds the file
  * as recorded is dropped.
+ *
+ * The sessions folder itself is watched with one plain `fs.watch` (one inotify watch, names only),
+ * not chokidar: chokidar stats every entry of a folder it watches and keeps an object per entry,
+ * even at depth 0, and reads the whole folder again (with a stat per entry) on each change; with
+ * 10,000 session folders that was 35 MB of the daemon's memory and a second of its start, for
+ * sessions that are finished. Which folders exist is kept as a set of ids, to tell a new one.
  */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync, watch as fsWatch, type FSWatcher as NodeWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { isSessionId, type RepoPaths } from '../../protocol/node/paths.js';
@@ -36,6 +42,9 @@ export class RepoWatcher {
   private watcher: FSWatcher | null = null;
   /** Portable mode: git's index, which every pull, merge and checkout rewrites. */
   private gitWatcher: FSWatcher | null = null;
+  private sessionsWatch: NodeWatcher | null = null;
+  /** Session folders present (as last seen), to tell an added folder from a removed one. */
+  private readonly present = new Set<string>();
   private readonly known = new Map<string, string>();
   private readonly close = new Set<string>();
 
@@ -49,12 +58,13 @@ export class RepoWatcher {
     // workflow.yaml is watched through its folder (depth 0, every other name ignored): a watch on
     // the file itself loses track of it after the first change event on Linux, and editors that
     // save by rename replace the file anyway.
-    this.watcher = watch([root, sessionsDir], {
+    this.watchSessionsFolder(sessionsDir);
+    this.watcher = watch([root], {
       ignoreInitial: true,
       depth: 0,
       atomic: false,
       ignored: (p: string) => {
-        if (p === root || p === workflowYaml || p === sessionsDir) return false;
+        if (p === root || p === workflowYaml) return false;
         if (dirname(p) === root) return true;
         // write-file-atomic's temp files (`state.json.123456`) are not changes of their own.
         return /\.\d+$/.test(p);
@@ -82,6 +92,36 @@ export class RepoWatcher {
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
   }
 
+  private watchSessionsFolder(dir: string): void {
+    try {
+      this.sessionsWatch = fsWatch(dir, { persistent: false }, (_event, name) => {
+        if (typeof name === 'string' && isSessionId(name)) this.sessionEntry(name);
+      });
+      this.sessionsWatch.on('error', () => undefined);
+      for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory() && isSessionId(e.name)) this.present.add(e.name);
+    } catch {
+      // no sessions folder (yet): the session index still finds new folders by listing
+    }
+  }
+
+  /** Something happened to `sessions/<id>`: a folder that appeared or went away is reported. */
+  private sessionEntry(id: string): void {
+    let isDir = false;
+    try {
+      isDir = statSync(join(this.paths.sessionsDir, id)).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (isDir && !this.present.has(id)) {
+      this.present.add(id);
+      this.on.sessionAdded(id);
+    } else if (!isDir && this.present.delete(id)) {
+      this.close.delete(id);
+      this.known.delete(id);
+      this.on.sessionRemoved(id);
+    }
+  }
+
   /** Records the daemon's own write of a session's state so its event is not taken as external. */
   noteOwnWrite(sessionId: string): void {
     this.known.set(sessionId, signature(join(this.paths.sessionsDir, sessionId, 'state.json')));
@@ -103,13 +143,9 @@ export class RepoWatcher {
   private handle(event: string, path: string): void {
     if (path === this.paths.workflowYaml) return this.withTrailingCheck(() => this.on.workflowFile());
     const parent = dirname(path);
-    if (parent === this.paths.sessionsDir && isSessionId(basename(path))) {
-      if (event === 'addDir') this.on.sessionAdded(basename(path));
-      if (event === 'unlinkDir') {
-        this.close.delete(basename(path));
-        this.known.delete(basename(path));
-        this.on.sessionRemoved(basename(path));
-      }
+    // A closely watched folder's own events (its removal) are the sessions folder watch's to report.
+    if (parent === this.paths.sessionsDir) {
+      if (isSessionId(basename(path)) && (event === 'unlinkDir' || event === 'addDir')) this.sessionEntry(basename(path));
       return;
     }
     if (basename(path) === 'state.json' && dirname(parent) === this.paths.sessionsDir) {
@@ -148,6 +184,8 @@ export class RepoWatcher {
   async stop(): Promise<void> {
     await this.gitWatcher?.close();
     this.gitWatcher = null;
+    this.sessionsWatch?.close();
+    this.sessionsWatch = null;
     await this.watcher?.close();
     this.watcher = null;
   }

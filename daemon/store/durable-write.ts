@@ -78,3 +78,20 @@ export async function appendLines(path: string, lines: string[]): Promise<void> 
     await handle.close();
   }
 }
+
+/**
+ * Appends whole lines to a cache file without fsync, in one write(2) on an O_APPEND descriptor (so
+ * concurrent appenders never interleave a line). For caches that are validated on read, as
+ * {@link writeCache}: a lost tail after a crash only costs a rebuild.
+ */
+export async function appendCache(path: string, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const handle = await openNoFollow(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+  try {
+    await handle.write(lines.join('\n') + '\n');
+  } catch (err) {
+    throw withPath(err, path);
+  } finally {
+    await handle.close();
+  }
+}

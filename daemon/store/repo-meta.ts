@@ -62,7 +62,7 @@ export const PORTABLE_GITIGNORE =
   '# temp files of atomic writes, crash bookkeeping and the evidence object store,\n' +
   '*.[0-9]*\ncommit.pending\nevidence/\n' +
   '# and rebuildable per-checkout caches: name a cache file *.cache or put it under cache/.\n' +
-  '*.cache\n/cache/\n';
+  '*.cache\n/cache/\n/session-index.jsonl\n';
 
 /** What earlier orch versions wrote as the portable `.gitignore`: replaced by the current one (not a user's edit). */
 const OLDER_PORTABLE_GITIGNORES = new Set([

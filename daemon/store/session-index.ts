@@ -1,31 +1,56 @@
 /**
- * The small per-session summaries behind `orch sessions`. A state file embeds its whole workflow
- * definition (tens of KB), so a session is summarised from the summary stored in its meta.json
- * (session-summary.ts) and cached in memory; a state.json is parsed only when neither matches the
- * file as it is now (by mtime and size, one stat per session per listing).
+ * The summaries behind `orch sessions`, kept in memory sorted newest first and stored in one file,
+ * `.orchestrator/session-index.jsonl` (index-file.ts), so that listing 10,000 sessions neither
+ * opens 10,000 files nor sorts them again. The index is a cache, never the only copy of anything:
+ *
+ * - which sessions exist comes from the session folders: the sessions folder is read again
+ *   whenever its identity (mtime, link count = number of session folders + 2, inode) changed, so a
+ *   folder copied in, removed, or brought by a `git pull` is noticed on the next listing;
+ * - each summary carries the (mtime, size) of the state.json it was made from and is checked
+ *   against the file (one synchronous stat, no open file) when it was loaded from the index file,
+ *   when the sessions folder changed, when the watcher saw its state.json change, and otherwise at
+ *   the first listing {@link VERIFY_MS} after its last check; one that no longer matches (an
+ *   outside edit, a pull, a lost append) is made again from the session's files. A stat per session
+ *   per listing would cost 10,000 stats (50 to 250 ms on the project's machine) for sessions that
+ *   are finished: a finished session changed behind the daemon's back, in a folder it does not
+ *   watch, is listed as changed at most {@link VERIFY_MS} later;
+ * - the daemon's own changes update it as they are saved ({@link SessionIndex.noteSaved}).
+ *
+ * A session is summarised from the summary stored in its meta.json (session-summary.ts) when that
+ * matches, else from its state.json, parsed without entering the state cache: finished sessions
+ * hold no cached state, no watcher and no open file.
  */
-import type { ProgressCount, SessionListEntry, WorkflowStatus } from '../../protocol/session.js';
+import { lstatSync } from 'node:fs';
+import type { RepoPaths } from '../../protocol/node/paths.js';
+import type { SessionListEntry } from '../../protocol/session.js';
 import { summarizeForList } from '../engine/status-view.js';
 import { parseTime } from '../engine/time.js';
+import type { WorkflowState } from '../engine/types.js';
 import { OrchError } from '../errors.js';
+import { appendIndexLines, entryLine, goneLine, indexFilePath, readIndexFile, writeIndexFile, type IndexedSummary } from './index-file.js';
 import { stateKeyOf, validSummary } from './session-summary.js';
 import type { SessionStore } from './session-store.js';
 import type { StateFiles } from './state-file.js';
 
-interface Summary {
-  key: string;
-  createdAt: string | null;
-  task: string | null;
-  status: WorkflowStatus | 'unknown';
-  phase: string | null;
-  progress: ProgressCount | null;
-  workflowId: string | null;
-  repoRoot: string | null;
-  error?: string;
+export type Summary = IndexedSummary;
+
+interface Held {
+  s: Summary;
+  /** The state file's path (built once). */
+  statePath: string;
+  /** `createdAt` as a number, for sorting. */
+  t: number;
+  /** When the summary was last known to match its state file (performance.now()); 0: never. */
+  checkedAt: number;
 }
+
+/** How long a summary checked against its state file is believed without looking again. */
+export const VERIFY_MS = 2000;
 
 /** Summaries built at once on a cold cache (file reads in flight). */
 const BUILD_CONCURRENCY = 64;
+/** Appends made without the index loaded after which it is loaded and compacted. */
+const UNLOADED_APPENDS_MAX = 2000;
 
 /** `Promise.all(items.map(fn))` with at most `limit` calls in flight. */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -34,29 +59,82 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]);
+      out[i] = await fn(items[i]!);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
 
+/** The sessions folder's identity: its mtime moves and its link count changes when a session folder comes or goes. */
+function dirKeyOf(path: string): string {
+  try {
+    const st = lstatSync(path);
+    return `${st.mtimeMs}:${st.nlink}:${st.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
 export class SessionIndex {
-  private readonly cache = new Map<string, Summary>();
+  private readonly held = new Map<string, Held>();
+  /** Ids newest first; null when it must be sorted again. */
+  private order: string[] | null = null;
+  private loading: Promise<void> | null = null;
+  private loaded = false;
+  /** The sessions folder's identity when its list was last read. */
+  private dirKey = '';
+  /** Lines to append; `rewrite` asks for the whole file to be written instead. */
+  private pending: string[] = [];
+  private rewrite = false;
+  /** Lines in the file after its header (as far as this process knows). */
+  private fileLines = 0;
+  private unloadedAppends = 0;
+  private writing: Promise<void> = Promise.resolve();
+  private syncing: Promise<void> | null = null;
+  private readonly file: string;
 
   constructor(
     private readonly store: SessionStore,
     private readonly states: StateFiles,
-  ) {}
+    private readonly paths: RepoPaths,
+    private readonly readOnly = false,
+  ) {
+    this.file = indexFilePath(paths);
+  }
 
-  private cacheKey(id: string): string {
-    return stateKeyOf(this.store.pathsFor(id).state);
+  /** The index file's path (tests, README). */
+  get path(): string {
+    return this.file;
+  }
+
+  /** Records a summary; `checked`: it was just made from (or checked against) the file as it is. */
+  private put(id: string, s: Summary, checked: boolean): void {
+    const before = this.held.get(id);
+    const t = parseTime(s.createdAt) || 0;
+    if (!before || before.t !== t) this.order = null;
+    // The id is a checked session id (from the folder list or the index file's reader); the path is
+    // put together directly: path.join's normalisation costs 20 µs a session.
+    const statePath = before?.statePath ?? `${this.paths.sessionsDir}/${id}/state.json`;
+    this.held.set(id, { s, t, statePath, checkedAt: checked ? performance.now() : 0 });
+  }
+
+  /** Session `id`'s state file changed (the watcher saw it): check its summary at the next listing. */
+  invalidate(id: string): void {
+    const h = this.held.get(id);
+    if (h) h.checkedAt = 0;
+  }
+
+  private drop(id: string): void {
+    if (!this.held.delete(id)) return;
+    this.order = null;
+    this.pending.push(goneLine(id));
   }
 
   private async build(id: string, key: string): Promise<Summary> {
     let meta;
     try {
-      meta = await this.store.readMeta(id);
+      meta = await this.store.readMeta(id, { remember: false });
     } catch (err) {
       // A session whose meta.json is refused (a planted link) is listed with the reason, not dropped.
       const error = err instanceof Error ? err.message : String(err);
@@ -72,7 +150,8 @@ export class SessionIndex {
       return { ...base, task: stored.task, status: stored.status, phase: stored.phase, progress: stored.progress, workflowId: stored.workflow_id };
     }
     try {
-      const loaded = await this.states.load(id);
+      // Parsed for its summary only: a finished session must not take a place in the state cache.
+      const loaded = await this.states.load(id, { remember: false });
       if (!loaded) return { ...base, task: null, status: 'unknown', phase: null, progress: null, workflowId: null };
       const s = summarizeForList(loaded.state);
       return { ...base, ...s, workflowId: loaded.state.workflow_id, createdAt: base.createdAt ?? loaded.state.created_at };
@@ -82,13 +161,142 @@ export class SessionIndex {
     }
   }
 
+  /** Makes session `id`'s summary again from its files and records it. */
+  private async rebuild(id: string, key: string): Promise<Summary> {
+    const s = await this.build(id, key);
+    this.put(id, s, true);
+    this.pending.push(entryLine(id, s));
+    return s;
+  }
+
+  private async load(): Promise<void> {
+    const stored = await readIndexFile(this.file);
+    if (stored === null) {
+      this.rewrite = true;
+    } else {
+      // What this process learnt before loading (its own saves) is newer than the file.
+      for (const [id, s] of stored.entries) if (!this.held.has(id)) this.put(id, s, false);
+      this.fileLines = stored.lines;
+      if (stored.junk > 0) this.rewrite = true;
+    }
+    this.loaded = true;
+  }
+
+  /** Brings the index in line with the session folders (see the file's comment). */
+  private async sync(): Promise<void> {
+    this.loading ??= this.load();
+    await this.loading;
+    const stale: Array<[string, string]> = [];
+    const dirKey = dirKeyOf(this.paths.sessionsDir);
+    if (dirKey !== this.dirKey) {
+      const readAt = performance.now();
+      const ids = await this.store.listIds();
+      // Folders came or went (a pull, a copy, a removal): what else it changed is checked too.
+      const everything = this.dirKey !== '';
+      this.dirKey = dirKey;
+      const live = new Set(ids);
+      // A session saved while the folder was being read (just created) is not dropped for missing from it.
+      // (Such a one is looked for again at the next listing.)
+      for (const [id, h] of [...this.held]) {
+        if (live.has(id)) continue;
+        if (h.checkedAt <= readAt) this.drop(id);
+        else this.dirKey = 'look again';
+      }
+      for (const id of ids) if (!this.held.has(id)) stale.push([id, stateKeyOf(this.store.pathsFor(id).state)]);
+      if (everything) for (const h of this.held.values()) h.checkedAt = 0;
+    }
+    const now = performance.now();
+    for (const [id, h] of this.held) {
+      if (h.checkedAt !== 0 && now - h.checkedAt < VERIFY_MS) continue;
+      const key = stateKeyOf(h.statePath);
+      if (key !== h.s.key) stale.push([id, key]);
+      else h.checkedAt = now;
+    }
+    await mapLimit(stale, BUILD_CONCURRENCY, ([id, key]) => this.rebuild(id, key));
+    await this.flush();
+  }
+
+  /** One sync at a time; a caller arriving during one waits for it and then runs its own. */
+  private async fresh(): Promise<void> {
+    while (this.syncing) await this.syncing;
+    this.syncing = this.sync().finally(() => {
+      this.syncing = null;
+    });
+    await this.syncing;
+  }
+
+  /** Writes what changed: appended lines, or the whole file when it holds too many old lines. */
+  private flush(): Promise<void> {
+    const run = async () => {
+      if (this.readOnly || dirKeyOf(this.paths.sessionsDir) === 'missing') {
+        this.pending = [];
+        return;
+      }
+      if (!this.loaded) {
+        // Not loaded (a process that only changes sessions): append while the file exists; a
+        // missing one is rebuilt by the next listing.
+        const lines = this.pending;
+        this.pending = [];
+        if (lines.length === 0 || dirKeyOf(this.file) === 'missing') return;
+        await appendIndexLines(this.file, lines);
+        this.unloadedAppends += lines.length;
+        if (this.unloadedAppends > UNLOADED_APPENDS_MAX) {
+          this.unloadedAppends = 0;
+          void this.fresh().catch(() => undefined);
+        }
+        return;
+      }
+      const lines = this.pending;
+      this.pending = [];
+      const tooLong = this.fileLines + lines.length > 2 * this.held.size + 64;
+      if (this.rewrite || tooLong || dirKeyOf(this.file) === 'missing') {
+        this.rewrite = false;
+        const snapshot = new Map<string, Summary>();
+        for (const [id, h] of this.held) snapshot.set(id, h.s);
+        await writeIndexFile(this.file, snapshot);
+        this.fileLines = snapshot.size;
+      } else if (lines.length > 0) {
+        await appendIndexLines(this.file, lines);
+        this.fileLines += lines.length;
+      }
+    };
+    // A cache: a failed write (full disk, read-only folder) only means a rebuild next time.
+    this.writing = this.writing.then(run).catch(() => {
+      this.rewrite = true;
+    });
+    return this.writing;
+  }
+
+  /**
+   * Records a change the daemon just saved (callers hold the session's mutex), so listing after it
+   * neither stats nor reads anything of that session again.
+   */
+  async noteSaved(id: string, state: WorkflowState, key: string): Promise<void> {
+    const before = this.held.get(id)?.s;
+    let createdAt = before?.createdAt;
+    let repoRoot = before?.repoRoot;
+    if (before === undefined) {
+      const meta = await this.store.readMeta(id).catch(() => null);
+      createdAt = typeof meta?.created_at === 'string' ? meta.created_at : state.created_at;
+      repoRoot = typeof meta?.repo_root === 'string' ? meta.repo_root : null;
+    }
+    const s: Summary = { key, createdAt: createdAt ?? null, repoRoot: repoRoot ?? null, ...summarizeForList(state), workflowId: state.workflow_id };
+    this.put(id, s, true);
+    this.pending.push(entryLine(id, s));
+    await this.flush();
+  }
+
+  /** One session's summary, checked against its state file now. */
   async summary(id: string): Promise<Summary> {
-    const key = this.cacheKey(id);
-    const cached = this.cache.get(id);
-    if (cached && cached.key === key) return cached;
-    const fresh = await this.build(id, key);
-    this.cache.set(id, fresh);
-    return fresh;
+    const key = stateKeyOf(this.store.pathsFor(id).state);
+    const held = this.held.get(id);
+    if (held && held.s.key === key) {
+      held.checkedAt = performance.now();
+      return held.s;
+    }
+    const s = await this.rebuild(id, key);
+    await this.flush();
+    return s;
   }
 
   toEntry(id: string, s: Summary, current: string | null): SessionListEntry {
@@ -108,14 +316,21 @@ export class SessionIndex {
 
   /** Every session, newest first, sorted in with `extra` entries (the legacy workflow's row). */
   async list(current: string | null, extra: SessionListEntry[] = []): Promise<SessionListEntry[]> {
-    const ids = await this.store.listIds();
-    const summaries = await mapLimit(ids, BUILD_CONCURRENCY, async (id) => [id, await this.summary(id)] as const);
-    const live = new Set(ids);
-    for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
-    const entries = [...summaries.map(([id, s]) => this.toEntry(id, s, current)), ...extra];
-    // Each entry's time is parsed once, not twice per comparison.
-    const keyed = entries.map((entry) => ({ entry, t: parseTime(entry.createdAt) || 0 }));
-    keyed.sort((a, b) => b.t - a.t);
-    return keyed.map((k) => k.entry);
+    await this.fresh();
+    if (this.order === null) {
+      const keyed = [...this.held].map(([id, h]) => ({ id, t: h.t }));
+      keyed.sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      this.order = keyed.map((k) => k.id);
+    }
+    const out: SessionListEntry[] = [];
+    const others = extra.map((entry) => ({ entry, t: parseTime(entry.createdAt) || 0 })).sort((a, b) => b.t - a.t);
+    let o = 0;
+    for (const id of this.order) {
+      const h = this.held.get(id)!;
+      while (o < others.length && others[o]!.t > h.t) out.push(others[o++]!.entry);
+      out.push(this.toEntry(id, h.s, current));
+    }
+    while (o < others.length) out.push(others[o++]!.entry);
+    return out;
   }
 }

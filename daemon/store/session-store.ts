@@ -12,7 +12,7 @@ import { newSessionId } from './ids.js';
 import { SmallFiles } from './small-files.js';
 import { pythonDumps } from '../engine/pyjson.js';
 import type { LogEvent } from '../engine/types.js';
-import { assertNoLinksDir, openNoFollow, readFileNoFollow } from '../../protocol/node/safe-fs.js';
+import { assertNoLinksDir, openNoFollow, readFileNoFollow, readFileNoFollowSync } from '../../protocol/node/safe-fs.js';
 import { isPortable } from './repo-meta.js';
 import { splitConflict } from './session-conflict.js';
 
@@ -135,9 +135,14 @@ export class SessionStore {
     }
   }
 
-  async readMeta(id: string): Promise<SessionMeta | null> {
+  /**
+   * A session's meta.json, parsed. `remember: false` reads it without keeping its text among the
+   * small files (the session index reading thousands of finished sessions once).
+   */
+  async readMeta(id: string, opts: { remember?: boolean } = {}): Promise<SessionMeta | null> {
     try {
-      let text = this.small.read(this.pathsFor(id).meta);
+      const path = this.pathsFor(id).meta;
+      let text = opts.remember === false ? readFileNoFollowSync(path) : this.small.read(path);
       // Changed in two clones (portable mode): read our side until the session is resolved, so
       // its created_at is not lost to a rebuilt file.
       const sides = splitConflict(text);

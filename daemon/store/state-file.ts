@@ -74,8 +74,17 @@ export class StateFiles {
     }
   }
 
-  /** Loads a session's state; null when the session has no state.json yet. */
-  async load(id: string): Promise<LoadedState | null> {
+  /**
+   * Called after each save with the state as written and its file's list key (the session index
+   * records it); set once by the daemon context.
+   */
+  afterSave: ((id: string, state: WorkflowState, stateKey: string) => Promise<void>) | null = null;
+
+  /**
+   * Loads a session's state; null when the session has no state.json yet. `remember: false` parses
+   * a file that is not cached without caching it (a summary of a finished session for the list).
+   */
+  async load(id: string, opts: { remember?: boolean } = {}): Promise<LoadedState | null> {
     const path = this.store.pathsFor(id).state;
     const cached = this.cache.get(path);
     // Fast path: one synchronous stat of a tiny metadata record (microseconds, no thread-pool hop)
@@ -120,7 +129,7 @@ export class StateFiles {
       );
     }
     const loaded: LoadedState = { state: parsed.state, def, warnings };
-    this.remember(path, key, loaded);
+    if (opts.remember !== false) this.remember(path, key, loaded);
     return handOut(loaded);
   }
 
@@ -173,7 +182,9 @@ export class StateFiles {
     if (saved.workflow_definition) {
       this.remember(path, fileKey(await stat(path, { bigint: true })), { state: saved, def: saved.workflow_definition, warnings: [] });
     }
-    await this.store.updateMeta(id, { summary: storedSummaryOf(saved, stateKeyOf(sp.state)) }, { durable: false });
+    const stateKey = stateKeyOf(sp.state);
+    await this.store.updateMeta(id, { summary: storedSummaryOf(saved, stateKey) }, { durable: false });
+    await this.afterSave?.(id, saved, stateKey);
     return saved;
   }
 
