@@ -235,44 +235,12 @@ class LegacySession implements SessionRecords {
   }
 }
 
-/** Portable mode: sessions came through git, but this checkout has not picked one yet. */
-class NoCurrentSession implements SessionRecords {
-  readonly sessionId = null;
-  readonly source = 'session' as const;
-
-  constructor(private readonly ctx: DaemonContext) {}
-
-  async status(): Promise<SessionStatusResult> {
-    const sessions = await this.ctx.index.list(null);
-    const newest = sessions.find((s) => s.source === 'session');
-    return {
-      active: false,
-      reason: `No session is current in this checkout (each clone picks its own: .orchestrator/current is never shared through git); ${sessions.length} session(s) exist, listed below.`,
-      warnings: await repoWarnings(this.ctx),
-      sessions,
-      ...(newest ? { nextAction: `orch sessions switch ${newest.sessionId}` } : {}),
-    };
-  }
-
-  async events() {
-    return { events: [], skippedLines: 0 };
-  }
-
-  async checkpoints() {
-    return { checkpoints: [], warnings: [] };
-  }
-
-  feedback(kind: FeedbackKind | undefined) {
-    return feedbackOf(this.ctx, null, kind);
-  }
-}
-
 /** A repository where no workflow was started (the legacy marker may still explain why). */
 class NoSession implements SessionRecords {
   readonly sessionId = null;
   readonly source = 'session' as const;
 
-  constructor(private readonly ctx: DaemonContext) {}
+  constructor(protected readonly ctx: DaemonContext) {}
 
   async status(): Promise<SessionStatusResult> {
     return (await this.ctx.legacy.status()) ?? { active: false, reason: 'No workflow has been started in this repository.', warnings: [] };
@@ -288,5 +256,20 @@ class NoSession implements SessionRecords {
 
   feedback(kind: FeedbackKind | undefined) {
     return feedbackOf(this.ctx, null, kind);
+  }
+}
+
+/** Portable mode: sessions came through git, but this checkout has not picked one yet. */
+class NoCurrentSession extends NoSession {
+  override async status(): Promise<SessionStatusResult> {
+    const sessions = await this.ctx.index.list(null);
+    const newest = sessions.find((s) => s.source === 'session');
+    return {
+      active: false,
+      reason: `No session is current in this checkout (each clone picks its own: .orchestrator/current is never shared through git); ${sessions.length} session(s) exist, listed below.`,
+      warnings: await repoWarnings(this.ctx),
+      sessions,
+      ...(newest ? { nextAction: `orch sessions switch ${newest.sessionId}` } : {}),
+    };
   }
 }

@@ -26,6 +26,25 @@ function isPerCheckout(rel: string): boolean {
   return /^(current|meta\.json|clone\.json|daemon\..*|\.migration\.lock)$/.test(rel) || /(^|\/)commit\.pending$/.test(rel) || rel.startsWith('evidence/');
 }
 
+type Team = ReturnType<typeof team>;
+
+/**
+ * A portable session started in clone a and pushed; clone b picks it, completes a1, commits and
+ * pushes. Returns both clones and the session id.
+ */
+async function handedOver(t: Team, task: string, bMessage: string): Promise<{ a: string; b: string; s: string }> {
+  const a = t.clone('a');
+  const s: string = (await t.orchJson(a, ['start', task, '--portable'])).json.sessionId;
+  commitAll(a, 'start');
+  push(a);
+  const b = t.clone('b');
+  expect((await t.orch(b, ['sessions', 'switch', s])).code).toBe(0);
+  expect((await t.orch(b, ['complete', 'a1', '-q'])).code).toBe(0);
+  commitAll(b, bMessage);
+  push(b);
+  return { a, b, s };
+}
+
 describe.each([
   ['with a daemon', '1'],
   ['without a daemon', '0'],
@@ -107,15 +126,7 @@ describe.each([
 
   test('one session advanced in two clones gives a clear error naming both versions; resolve keeps one and the other stays on disk', async () => {
     const t = team(daemon);
-    const a = t.clone('a');
-    const s: string = (await t.orchJson(a, ['start', 'Shared work', '--portable'])).json.sessionId;
-    commitAll(a, 'start');
-    push(a);
-    const b = t.clone('b');
-    expect((await t.orch(b, ['sessions', 'switch', s])).code).toBe(0);
-    expect((await t.orch(b, ['complete', 'a1', '-q'])).code).toBe(0);
-    commitAll(b, 'B completes a1');
-    push(b);
+    const { a, b, s } = await handedOver(t, 'Shared work', 'B completes a1');
     for (const args of [['complete', 'a1'], ['complete', 'a2'], ['advance']]) expect((await t.orch(a, [...args, '-q'])).code).toBe(0);
     commitAll(a, 'A reaches TWO');
     const merge = pull(a);
@@ -171,15 +182,7 @@ describe('portable mode across clones: detection and upgrades', () => {
 
   test('a state git resolved to one side while the log kept both sides is still detected, and resolve keeps the state on disk', async () => {
     const t = team(daemon);
-    const a = t.clone('a');
-    const s: string = (await t.orchJson(a, ['start', 'Shared work', '--portable'])).json.sessionId;
-    commitAll(a, 'start');
-    push(a);
-    const b = t.clone('b');
-    expect((await t.orch(b, ['sessions', 'switch', s])).code).toBe(0);
-    expect((await t.orch(b, ['complete', 'a1', '-q'])).code).toBe(0);
-    commitAll(b, 'B');
-    push(b);
+    const { a, b, s } = await handedOver(t, 'Shared work', 'B');
     expect((await t.orch(a, ['complete', 'a2', '-q'])).code).toBe(0);
     commitAll(a, 'A');
     expect(pull(a).code).not.toBe(0);
@@ -203,15 +206,7 @@ describe('portable mode across clones: detection and upgrades', () => {
 
   test("a pull that continues this clone's last change is not taken for a crash, even when this machine's clock ran ahead", async () => {
     const t = team(daemon);
-    const a = t.clone('a');
-    const s: string = (await t.orchJson(a, ['start', 'Handed over', '--portable'])).json.sessionId;
-    commitAll(a, 'start');
-    push(a);
-    const b = t.clone('b');
-    expect((await t.orch(b, ['sessions', 'switch', s])).code).toBe(0);
-    expect((await t.orch(b, ['complete', 'a1', '-q'])).code).toBe(0);
-    commitAll(b, 'B completes a1');
-    push(b);
+    const { a, b, s } = await handedOver(t, 'Handed over', 'B completes a1');
     // B's bookkeeping of its last change, as a clock an hour or a century ahead would have written it.
     const dir = sessionDir(b, s);
     const logSize = readFileSync(join(dir, 'log.jsonl')).length;
