@@ -162,11 +162,12 @@ export class BenchSpace {
    * daemon.out) and waits until it answers daemon/hello. Returns its pid and the time taken.
    */
   async spawnDaemon(root, timeoutMs = 60_000) {
+    // The same Node flags as the client gives it: declared once, in client/ensure-daemon.ts.
+    const { DAEMON_NODE_FLAGS } = await import(pathToFileURL(join(this.projectRoot, 'dist', 'client', 'ensure-daemon.js')).href);
     mkdirSync(join(root, '.orchestrator'), { recursive: true });
     const out = openSync(join(root, '.orchestrator', 'daemon.out'), 'a');
     const start = nowMs();
-    // The same Node flags as client/ensure-daemon.ts gives it (DAEMON_NODE_FLAGS).
-    const child = spawn(process.execPath, ['--max-semi-space-size=2', '--optimize-for-size', this.daemonMain, '--root', root, '--reason', 'benchmark'], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, this.daemonMain, '--root', root, '--reason', 'benchmark'], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: '/',
