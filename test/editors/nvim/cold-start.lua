@@ -13,10 +13,7 @@ T.run(function()
   T.result.bad_cmd_note = note.msg
   T.result.bad_cmd_statusline = orch.statusline()
 
-  orch.setup({ cmd = T.cmd })
-  T.wait(function()
-    return orch.statusline() == 'orch PLAN 0/3'
-  end, 'the plugin to start the daemon and show the phase')
+  T.setup_until('orch PLAN 0/3', 'the plugin to start the daemon and show the phase')
   local reg = client.read_registration(T.root)
   T.check(reg ~= nil and reg.instanceId == orch.client().instance_id, 'connected to the daemon it started')
   T.result.started_pid = reg.pid

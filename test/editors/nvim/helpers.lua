@@ -58,6 +58,15 @@ function T.wait(cond, what, ms)
   return value
 end
 
+--- Sets the plugin up with the test's orch command and waits until the statusline shows `line`.
+function T.setup_until(line, what)
+  local orch = require('orch')
+  orch.setup({ cmd = T.cmd })
+  T.wait(function()
+    return orch.statusline() == line
+  end, what)
+end
+
 function T.check(cond, what)
   if not cond then
     error('check failed: ' .. what, 2)

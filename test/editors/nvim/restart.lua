@@ -6,10 +6,7 @@ local orch = require('orch')
 local client = require('orch.client')
 
 T.run(function()
-  orch.setup({ cmd = T.cmd })
-  T.wait(function()
-    return orch.statusline() == 'orch PLAN 0/3'
-  end, 'the statusline to show the phase')
+  T.setup_until('orch PLAN 0/3', 'the statusline to show the phase')
   local first = orch.client().instance_id
 
   local run = T.orch({ 'daemon', 'restart' })

@@ -4,10 +4,7 @@ local T = dofile(debug.getinfo(1, 'S').source:sub(2):match('(.*/)') .. 'helpers.
 local orch = require('orch')
 
 T.run(function()
-  orch.setup({ cmd = T.cmd })
-  T.wait(function()
-    return orch.statusline() == 'orch PLAN 0/3'
-  end, 'the statusline to show the phase')
+  T.setup_until('orch PLAN 0/3', 'the statusline to show the phase')
   T.check(orch.client().state == 'connected', 'connected')
 
   local run = T.orch({ 'complete', 'write_plan', '--notes', 'from another terminal' })
