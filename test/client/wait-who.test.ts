@@ -12,15 +12,14 @@ import { join } from 'node:path';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { GateWaitRequest, OrchClient, RosterChangedNotification, SessionStatusRequest, type RosterChangedEvent } from '../../client/lib.js';
 import { REQUEST_CANCELLED } from '../../protocol/errors.js';
-import { ORCH_CLI, isNoDaemonRun, orchEnv, runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { ORCH_CLI, isNoDaemonRun, orchEnv, runOrch, runOrchJson, AS_PERSON } from '../helpers/run-orch.js';
 import { readRegistration } from '../helpers/daemons.js';
 import { RawPeer, request } from '../helpers/wire.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A person's terminal: never taken for an agent, whatever environment runs the tests. */
-const PERSON = { ORCH_ACTOR_KIND: 'human' };
-const DAEMON = { ...PERSON, ORCH_DAEMON: '1' };
+const DAEMON = { ...AS_PERSON, ORCH_DAEMON: '1' };
 
 const children: ChildProcess[] = [];
 const clients: OrchClient[] = [];
@@ -49,7 +48,7 @@ phases:
         name: "Build it"
 `;
 
-async function gatedRepo(env: NodeJS.ProcessEnv = PERSON): Promise<{ root: string; sessionId: string }> {
+async function gatedRepo(env: NodeJS.ProcessEnv = AS_PERSON): Promise<{ root: string; sessionId: string }> {
   const r = repo();
   writeFileSync(join(r.root, 'workflow.yaml'), WORKFLOW);
   const { code, json } = await runOrchJson(['start', 'Wait for a person'], { cwd: r.root, env });
@@ -64,7 +63,7 @@ interface Spawned {
   exited: Promise<{ code: number | null; at: number }>;
 }
 
-function spawnOrch(args: string[], root: string, env: NodeJS.ProcessEnv = PERSON): Spawned {
+function spawnOrch(args: string[], root: string, env: NodeJS.ProcessEnv = AS_PERSON): Spawned {
   const child = spawn(process.execPath, [ORCH_CLI, ...args], { cwd: root, env: orchEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -105,7 +104,7 @@ describe('orch wait', () => {
     // With a daemon, approve only once the wait is parked in it (the roster shows its request).
     if (!isNoDaemonRun) await waitConnected(root, waiting.child.pid!, 'gate/wait');
     expect(waiting.child.exitCode).toBeNull();
-    const approve = await runOrch(['approve-item', 'sign_off', '-q', '--by', 'Dana'], { cwd: root, env: PERSON });
+    const approve = await runOrch(['approve-item', 'sign_off', '-q', '--by', 'Dana'], { cwd: root, env: AS_PERSON });
     expect(approve.code).toBe(0);
     const { code } = await within(waiting.exited, 30_000, 'orch wait to return after the approval');
     expect({ code, stderr: waiting.err() }).toEqual({ code: 0, stderr: '' });
@@ -120,7 +119,7 @@ describe('orch wait', () => {
     const { root } = await gatedRepo();
     const waiting = spawnOrch(['wait', '--phase', '--timeout', '5m', '--json'], root);
     if (!isNoDaemonRun) await waitConnected(root, waiting.child.pid!, 'gate/wait');
-    expect((await runOrch(['approve', '-q', '--by', 'Ada'], { cwd: root, env: PERSON })).code).toBe(0);
+    expect((await runOrch(['approve', '-q', '--by', 'Ada'], { cwd: root, env: AS_PERSON })).code).toBe(0);
     const { code } = await within(waiting.exited, 30_000, 'orch wait --phase to return after the approval');
     expect(code).toBe(0);
     const doc = JSON.parse(waiting.out());
@@ -131,14 +130,14 @@ describe('orch wait', () => {
   test('orch wait exits 4 after its timeout and prints the same wait as NEXT_ACTION', async () => {
     const { root } = await gatedRepo();
     const started = performance.now();
-    const r = await runOrch(['wait', '--item', 'sign_off', '--timeout', '1s'], { cwd: root, env: PERSON });
+    const r = await runOrch(['wait', '--item', 'sign_off', '--timeout', '1s'], { cwd: root, env: AS_PERSON });
     expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
     expect(r.code).toBe(4);
     expect(r.stdout).toContain('Still waiting: sign_off is not approved yet');
     expect(r.stdout.trim().split('\n').at(-1)).toBe('NEXT_ACTION: orch wait --item sign_off --timeout 1s');
-    const json = await runOrchJson(['wait', '--phase', '--timeout', '0', '--session', (await runOrchJson(['status'], { cwd: root, env: PERSON })).json.sessionId], {
+    const json = await runOrchJson(['wait', '--phase', '--timeout', '0', '--session', (await runOrchJson(['status'], { cwd: root, env: AS_PERSON })).json.sessionId], {
       cwd: root,
-      env: PERSON,
+      env: AS_PERSON,
     });
     expect(json.code).toBe(4);
     expect(json.json.outcome).toBe('timeout');
@@ -149,7 +148,7 @@ describe('orch wait', () => {
     const { root } = await gatedRepo();
     const waiting = spawnOrch(['wait', '--item', 'sign_off', '--timeout', '5m', '--json'], root);
     if (!isNoDaemonRun) await waitConnected(root, waiting.child.pid!, 'gate/wait');
-    expect((await runOrch(['finish', '--abandon', '--reason', 'The task was dropped'], { cwd: root, env: PERSON })).code).toBe(0);
+    expect((await runOrch(['finish', '--abandon', '--reason', 'The task was dropped'], { cwd: root, env: AS_PERSON })).code).toBe(0);
     const { code } = await within(waiting.exited, 30_000, 'orch wait to return after the abandon');
     expect(code).toBe(1);
     expect(JSON.parse(waiting.out()).outcome).toBe('abandoned');
@@ -157,24 +156,24 @@ describe('orch wait', () => {
 
   test('orch wait on a gate that is open already returns at once', async () => {
     const { root } = await gatedRepo();
-    expect((await runOrch(['approve-item', 'sign_off', '-q'], { cwd: root, env: PERSON })).code).toBe(0);
-    expect((await runOrch(['approve', '-q'], { cwd: root, env: PERSON })).code).toBe(0);
+    expect((await runOrch(['approve-item', 'sign_off', '-q'], { cwd: root, env: AS_PERSON })).code).toBe(0);
+    expect((await runOrch(['approve', '-q'], { cwd: root, env: AS_PERSON })).code).toBe(0);
     // An hour's timeout: only an answer at once finishes within the test's deadline.
-    const item = await runOrch(['wait', '--item', 'sign_off', '--timeout', '1h'], { cwd: root, env: PERSON, timeoutMs: 30_000 });
+    const item = await runOrch(['wait', '--item', 'sign_off', '--timeout', '1h'], { cwd: root, env: AS_PERSON, timeoutMs: 30_000 });
     expect(item.code).toBe(0);
     expect(item.stdout).toContain('✓ sign_off is approved');
-    const phase = await runOrchJson(['wait', '--phase', '--timeout', '1h'], { cwd: root, env: PERSON });
+    const phase = await runOrchJson(['wait', '--phase', '--timeout', '1h'], { cwd: root, env: AS_PERSON });
     expect(phase.code).toBe(0);
     expect(phase.json.outcome).toBe('open');
   });
 
   test('orch wait refuses without --item or --phase, a bad timeout, and an item the workflow lacks', async () => {
     const { root } = await gatedRepo();
-    const neither = await runOrch(['wait'], { cwd: root, env: PERSON });
+    const neither = await runOrch(['wait'], { cwd: root, env: AS_PERSON });
     expect(neither.code).toBe(2);
     expect(neither.stderr).toContain('--item <id>');
-    expect((await runOrch(['wait', '--item', 'sign_off', '--timeout', 'soon'], { cwd: root, env: PERSON })).code).toBe(2);
-    const missing = await runOrch(['wait', '--item', 'no_such_item', '--timeout', '1h'], { cwd: root, env: PERSON });
+    expect((await runOrch(['wait', '--item', 'sign_off', '--timeout', 'soon'], { cwd: root, env: AS_PERSON })).code).toBe(2);
+    const missing = await runOrch(['wait', '--item', 'no_such_item', '--timeout', '1h'], { cwd: root, env: AS_PERSON });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('write_plan, sign_off');
   });
@@ -316,9 +315,9 @@ describe('orch who and the roster', () => {
 
   test('orch who with no daemon running says nobody is connected and starts none', async () => {
     const r = repo();
-    const res = await runOrchJson(['who'], { cwd: r.root, env: PERSON });
+    const res = await runOrchJson(['who'], { cwd: r.root, env: AS_PERSON });
     expect(res.code).toBe(0);
     expect(res.json).toEqual({ daemon: { running: false, pid: null }, connections: [], recent: [] });
-    expect((await runOrchJson(['daemon', 'status'], { cwd: r.root, env: PERSON })).json.running).toBe(false);
+    expect((await runOrchJson(['daemon', 'status'], { cwd: r.root, env: AS_PERSON })).json.running).toBe(false);
   });
 });

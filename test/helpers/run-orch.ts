@@ -21,6 +21,9 @@ export interface OrchResult {
   stderr: string;
 }
 
+/** The environment of a person at a terminal: approvals are not refused as an agent's (see client/client-info.ts). */
+export const AS_PERSON: NodeJS.ProcessEnv = { ORCH_ACTOR_KIND: 'human' };
+
 /**
  * The environment every spawned `orch` gets: the caller's, minus variables that would point it at
  * another repo or session, plus what the test passes. ORCH_DAEMON is always explicit (CI sets `CI`,
