@@ -28,14 +28,17 @@ import { mutateSession, requireSession, withSessionState } from './commit.js';
 import { currentTreeFor, expectedChangeBase, expectedChangeCheck, recordedTrees, takeFingerprint, unboundWarning } from './evidence.js';
 import { AGENT_CLIENT_KINDS } from '../../protocol/roster.js';
 
-/** The daemon's own user: only the owner may connect, so it is the caller's account too. */
-function accountName(): string {
+/**
+ * The daemon's own user: only the owner may connect, so it is the caller's account too. Read once
+ * (getpwuid reads the user database), not on every skip, advance and approval.
+ */
+const ACCOUNT_NAME: string = (() => {
   try {
     return userInfo().username || 'unknown';
   } catch {
     return 'unknown';
   }
-}
+})();
 
 /**
  * Who asks, from the connection's hello: the name (`by` as the client sent it, else the account),
@@ -44,7 +47,7 @@ function accountName(): string {
  */
 export function callerOf(call: CallContext, by?: string): Caller {
   const info = call.client.info;
-  let name = accountName();
+  let name = ACCOUNT_NAME;
   if (by !== undefined) {
     const trimmed = by.trim();
     // Shown in status lines and logs: one printable line.
