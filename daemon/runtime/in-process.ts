@@ -21,6 +21,7 @@ import { describeHolder, tryAcquire, type LockHandle } from './lock-file.js';
 import { createLogger } from './logger.js';
 import { SessionStore } from '../store/session-store.js';
 import { prepareRepoAtStart } from '../store/repo-repair.js';
+import { leaveCleanMark } from '../store/temp-files.js';
 import { mkdirNoFollow } from '../../protocol/node/safe-fs.js';
 
 /** The client's side of an in-process command. */
@@ -105,11 +106,13 @@ async function serveInProcess(config: DaemonConfig, paths: RepoPaths, lock: Lock
       closing ??= (async () => {
         // Normally nothing runs any more (the client had its answer); a client that gave up early
         // must not release the lock under work that is still writing.
-        if (work.running > 0) await waitUntil(() => work.running === 0, 60_000);
+        const finished = work.running === 0 || (await waitUntil(() => work.running === 0, 60_000));
         work.stop();
         conn.dispose();
         toServer.end();
         toClient.end();
+        // Every write finished (and the session folders were swept at start): no sweep next time.
+        if (lock !== null && finished) await leaveCleanMark(paths).catch((err: unknown) => log.warn({ err }, 'could not leave the clean-stop mark'));
         lock?.releaseSync();
         log.flush();
       })();

@@ -6,7 +6,7 @@
 import type { RepoPaths } from '../../protocol/node/paths.js';
 import type { LiveService } from '../live/live-service.js';
 import { writeDurable } from '../store/durable-write.js';
-import type { TempSweep } from '../store/temp-files.js';
+import { leaveCleanMark, type TempSweep } from '../store/temp-files.js';
 import { waitUntil, type IdleTimer } from './idle-timer.js';
 import type { LockHandle } from './lock-file.js';
 import type { Logger } from './logger.js';
@@ -49,6 +49,8 @@ export async function orderlyShutdown(d: RunningDaemon, reason: string): Promise
   const drained = await waitUntil(() => idle.running === 0, DRAIN_TIMEOUT_MS);
   if (!drained) log.warn({ running: idle.running }, 'shutdown: work still running after the drain deadline');
   await sockets.closeConnections();
+  // Every write finished and every session folder swept: the next writer need not sweep them.
+  if (drained && d.sweep?.complete === true) await leaveCleanMark(paths).catch((err: unknown) => log.warn({ err }, 'could not leave the clean-stop mark'));
   try {
     await writeDurable(paths.daemonExit, JSON.stringify({ pid: process.pid, reason, at: new Date().toISOString() }) + '\n');
   } catch (err) {

@@ -24,6 +24,7 @@ import { SessionStore } from '../store/session-store.js';
 import { checkSocketPathLength, prepareSocketDir } from './socket-dir.js';
 import { prepareRepoAtStart, previousExit, sweepSessionsInBackground } from '../store/repo-repair.js';
 import { mkdirNoFollow } from '../../protocol/node/safe-fs.js';
+import { NOTHING_TO_SWEEP } from '../store/temp-files.js';
 
 export interface DaemonHandle {
   readonly socketPath: string;
@@ -64,7 +65,7 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   // a killed writer left is older; every temp file of a write this daemon does (all after the bind
   // below) is newer.
   const startedNs = (await stat(paths.daemonLock, { bigint: true })).mtimeNs;
-  await prepareRepoAtStart(paths, new SessionStore(paths), log, 'later');
+  const { sweepSessions } = await prepareRepoAtStart(paths, new SessionStore(paths), log, 'later');
 
   const socketDir = socketDirFor(env, process.getuid?.() ?? 0);
   await prepareSocketDir(socketDir);
@@ -117,9 +118,10 @@ async function serve(config: DaemonConfig, env: NodeJS.ProcessEnv, paths: RepoPa
   running = { paths, log, instanceId, socketPath, socketIno, sockets, idle, live, lock, timers: [ownership], sweep: null };
   idle.setConnections(0);
   log.info({ socketPath, root: paths.root, lastExitReason, startReason: config.startReason, version: ORCH_VERSION }, 'daemon listening');
-  // Temp files a killed writer left in session folders: swept now, in the background, by age.
+  // Temp files a killed writer left in session folders: swept now, in the background, by age
+  // (only when the last writer did not stop in order).
   try {
-    running.sweep = sweepSessionsInBackground(paths, await ctx.store.listIds(), startedNs, log);
+    running.sweep = sweepSessions ? sweepSessionsInBackground(paths, await ctx.store.listIds(), startedNs, log) : NOTHING_TO_SWEEP;
   } catch (err) {
     log.warn({ err }, 'could not start the sweep of stray temp files');
   }

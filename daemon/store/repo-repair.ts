@@ -8,7 +8,7 @@ import type { Logger } from '../runtime/logger.js';
 import { readRegistration } from '../runtime/registration.js';
 import { ensureGitignoreAtStart, repoCopiedWarning } from './repo-meta.js';
 import type { SessionStore } from './session-store.js';
-import { cleanRepoTempFiles, cleanStrayTempFiles, sweepSessionTempFiles, type TempSweep } from './temp-files.js';
+import { cleanRepoTempFiles, cleanStrayTempFiles, sweepSessionTempFiles, takeCleanMark, type TempSweep } from './temp-files.js';
 import { readFileNoFollow } from '../../protocol/node/safe-fs.js';
 
 /** Why the previous daemon of this repo ended: its exit note, or a crash when it left its registration behind. */
@@ -25,16 +25,26 @@ export async function previousExit(paths: RepoPaths): Promise<string | null> {
 
 /**
  * Start-up work every single writer does once it holds the lock: git ignores, temp-file debris.
- * `sessions: 'now'` (a command run without a daemon) sweeps every session folder before going on;
- * `'later'` (the daemon) sweeps only `.orchestrator/` itself and leaves the session folders to
- * {@link sweepSessionsInBackground}, so thousands of sessions do not delay listening.
+ * The session folders need a sweep only when the last writer did not stop in order (no
+ * `daemon.clean` mark, see temp-files.ts): `sessions: 'now'` (a command run without a daemon)
+ * sweeps them before going on; `'later'` (the daemon) sweeps only `.orchestrator/` itself and
+ * leaves the session folders to {@link sweepSessionsInBackground}, so thousands of sessions do not
+ * delay listening. Returns whether the session folders still need that sweep.
  */
-export async function prepareRepoAtStart(paths: RepoPaths, store: SessionStore, log: Logger, sessions: 'now' | 'later' = 'now'): Promise<void> {
+export async function prepareRepoAtStart(
+  paths: RepoPaths,
+  store: SessionStore,
+  log: Logger,
+  sessions: 'now' | 'later' = 'now',
+): Promise<{ sweepSessions: boolean }> {
   await ensureGitignoreAtStart(paths);
   const copied = await repoCopiedWarning({ paths });
   if (copied !== null) log.warn({ root: paths.root }, copied);
-  const removed = sessions === 'now' ? await cleanStrayTempFiles(paths, await store.listIds()) : await cleanRepoTempFiles(paths);
+  const clean = await takeCleanMark(paths);
+  const now = sessions === 'now' && !clean;
+  const removed = now ? await cleanStrayTempFiles(paths, await store.listIds()) : await cleanRepoTempFiles(paths);
   if (removed.length) log.warn({ removed }, 'removed stray temp files left by a killed writer');
+  return { sweepSessions: !clean && !now };
 }
 
 /**

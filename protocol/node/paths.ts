@@ -69,6 +69,8 @@ export interface RepoPaths {
   daemonOut: string;
   /** Last exit reason of a daemon, for the next one's status. */
   daemonExit: string;
+  /** Present while no writer runs and the last one stopped in order, leaving no temp file behind. */
+  cleanMark: string;
   /** Held while adopting legacy files. */
   migrationLock: string;
   /** Records what was adopted from legacy files. */
@@ -134,6 +136,7 @@ export function repoPaths(root: string): RepoPaths {
     daemonLog: join(orchDir, 'daemon.log'),
     daemonOut: join(orchDir, 'daemon.out'),
     daemonExit: join(orchDir, 'daemon.exit.json'),
+    cleanMark: join(orchDir, 'daemon.clean'),
     migrationLock: join(orchDir, '.migration.lock'),
     migrationMarker: join(orchDir, '.migration_complete'),
     workflowYaml: join(root, 'workflow.yaml'),

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { daemonLog, readRegistration } from '../helpers/daemons.js';
 import { itemStatuses, manyItems, orch, orchJson, useTempRepos } from '../helpers/lifecycle.js';
@@ -57,6 +57,33 @@ describe('crash safety', () => {
     );
     expect((await orchJson(['daemon', 'status'], r.root)).json.lastExitReason).toContain(`pid ${killed} died without shutting down`);
     expectSessionFilesParse(r.root, json.sessionId);
+  });
+
+  test('a daemon that stops in order leaves daemon.clean, so the next one does not sweep the session folders; a killed one leaves none', async () => {
+    const r = repo();
+    const { json } = await orchJson(['start', 'Clean stops'], r.root);
+    const mark = join(r.root, '.orchestrator', 'daemon.clean');
+    const dir = join(r.root, '.orchestrator', 'sessions', json.sessionId);
+    expect(existsSync(mark)).toBe(false); // taken away by the running daemon
+    expect((await orch(['daemon', 'stop'], r.root)).code).toBe(0);
+    expect(existsSync(mark)).toBe(true);
+
+    // Only a killed writer leaves temp files: after an orderly stop the next daemon does not look
+    // for them (this one was planted by hand), and takes the mark away before its first write.
+    writeFileSync(join(dir, 'state.json.1234'), 'planted');
+    utimesSync(join(dir, 'state.json.1234'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect((await orchJson(['status'], r.root)).code).toBe(0);
+    expect(existsSync(mark)).toBe(false);
+    const killed = killDaemon(r.root);
+    await waitFor(() => !isAlive(killed), 'the daemon to die');
+    expect(existsSync(join(dir, 'state.json.1234'))).toBe(true);
+    expect(existsSync(mark)).toBe(false);
+
+    // After the kill there is no mark: the next daemon sweeps, and stops in order with the mark again.
+    expect((await orchJson(['status'], r.root)).code).toBe(0);
+    await waitFor(() => !existsSync(join(dir, 'state.json.1234')), 'the sweep after a kill', 30_000);
+    expect((await orch(['daemon', 'stop'], r.root)).code).toBe(0);
+    expect(existsSync(mark)).toBe(true);
   });
 
   test('kill -9 in the middle of 30 concurrent writes: each acknowledged one is on disk, none hangs', async () => {
