@@ -70,7 +70,15 @@ export type SessionStartParams = z.infer<typeof SessionStartParams>;
 export const SessionStatusParams = z.object({ ...sessionSelector });
 export type SessionStatusParams = z.infer<typeof SessionStatusParams>;
 
-export const SessionListParams = z.object({});
+export const SessionListParams = z.object({
+  limit: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('At most this many rows, newest first (the CLI asks for 20 unless told --all); default: every session.'),
+  after: z.string().max(100).optional().describe("Start after this session's row: the `next` of the previous page."),
+});
 export type SessionListParams = z.infer<typeof SessionListParams>;
 
 export const SessionShowParams = z.object({ sessionId: z.string().describe('The session to show, or "legacy".') });

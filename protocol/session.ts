@@ -170,11 +170,20 @@ export interface SessionListEntry {
 }
 
 export interface SessionListResult {
-  /** Newest first. */
+  /** Newest first: every session, or the page asked for with `limit` and `after`. */
   sessions: SessionListEntry[];
+  /** How many sessions there are in all (the legacy workflow's row included). */
+  total: number;
+  /** The `after` that asks for the next page; null when this page is the last. */
+  next: SessionId | null;
+  /** The repo's current session, also when it is not on this page. */
+  current: SessionId | null;
 }
 
-/** Lists sessions, newest first. */
+/**
+ * Lists sessions, newest first; `limit` and `after` ask for one page. Fails with `SessionNotFound`
+ * when `after` names a session no longer listed.
+ */
 export const SessionListRequest = new RequestType<SessionListParams, SessionListResult, OrchErrorData>(
   'session/list',
 );

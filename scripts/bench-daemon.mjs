@@ -190,17 +190,40 @@ export function generateSessions(root, n, tpl) {
   return nowMs() - start;
 }
 
-/** Times `session/list` on `client`, or returns an Error after `timeoutMs`. */
-async function timedList(client, lib, timeoutMs) {
+/** What `orch sessions` asks the daemon for: the newest page (client/commands/sessions.ts). */
+const PAGE = { limit: 20 };
+
+/** Times `session/list` with `params` on `client`, or returns an Error after `timeoutMs`. */
+async function timedList(client, lib, timeoutMs, params) {
   const t = nowMs();
-  const r = await withTimeout(client.request(lib.SessionListRequest, {}), timeoutMs, () => null).catch((e) => e);
+  const r = await withTimeout(client.request(lib.SessionListRequest, params), timeoutMs, () => null).catch((e) => e);
   if (r === null) return new Error(`no answer within ${timeoutMs} ms`);
-  return r instanceof Error ? r : { ms: nowMs() - t, listed: r.sessions.length };
+  return r instanceof Error ? r : { ms: nowMs() - t, listed: r.sessions.length, total: r.total };
+}
+
+/** Median time of `runs` lists with `params`. */
+async function warmLists(client, lib, opts, params) {
+  const times = [];
+  for (let i = 0; i < opts.warmLists; i++) times.push((await timedList(client, lib, opts.firstListTimeoutMs, params)).ms);
+  return summarize(times);
+}
+
+/** Median time of the whole CLI `orch sessions <args> --json`, checking it listed `expected` rows. */
+function cliLists(space, cli, root, opts, args, expected) {
+  const times = [];
+  for (let i = 0; i < opts.cliRuns; i++) {
+    const r = timeRun([process.execPath, cli, 'sessions', ...args, '--json'], { cwd: root, env: space.env() });
+    const listed = JSON.parse(r.stdout).length;
+    if (listed !== expected) throw new Error(`orch sessions ${args.join(' ')} --json listed ${listed} sessions, expected ${expected}`);
+    times.push(r.ms);
+  }
+  return summarize(times);
 }
 
 /**
  * One size. The generated repo has never seen a daemon, so the first one builds whatever it keeps
- * per session: its start and first list are shown as such. Then warm lists and the whole CLI, then
+ * per session: its start and first list are shown as such. Then warm lists and the whole CLI as
+ * `orch sessions` runs them (the newest 20), RSS, then every session (`--all`) and RSS again, then
  * a restart (as after an idle exit) and its first list, the case a kept summary should make fast.
  */
 async function measureSize(space, cli, tpl, n, opts) {
@@ -209,33 +232,26 @@ async function measureSize(space, cli, tpl, n, opts) {
   const lib = await space.lib();
   let d = await space.spawnDaemon(root);
   Object.assign(out, { startMs: d.ms, rssStartMb: rssMb(d.pid) });
-  const first = await timedList(d.client, lib, opts.firstListTimeoutMs);
-  out.rssMb = rssMb(d.pid);
-  if (first instanceof Error) {
-    out.error = `first list: ${first.message}`;
+  const first = await timedList(d.client, lib, opts.firstListTimeoutMs, PAGE);
+  if (first instanceof Error || first.total !== n) {
+    out.error = first instanceof Error ? `first list: ${first.message}` : `the daemon counted ${first.total} sessions, not ${n}`;
     await space.waitExit(d.pid, 0, 'SIGKILL');
     space.removeRepo(root);
     return out;
   }
-  Object.assign(out, { firstListMs: first.ms, listed: first.listed });
-  const warm = [];
-  for (let i = 0; i < opts.warmLists; i++) warm.push((await timedList(d.client, lib, opts.firstListTimeoutMs)).ms);
-  out.warmListMs = summarize(warm);
-  const cliMs = [];
-  for (let i = 0; i < opts.cliRuns; i++) {
-    const r = timeRun([process.execPath, cli, 'sessions', '--json'], { cwd: root, env: space.env() });
-    const listed = JSON.parse(r.stdout).length;
-    if (listed !== out.listed) throw new Error(`orch sessions --json listed ${listed} sessions, the daemon ${out.listed}`);
-    cliMs.push(r.ms);
-  }
-  out.cliMs = summarize(cliMs);
-  out.rssMb = Math.max(out.rssMb ?? 0, rssMb(d.pid) ?? 0);
+  Object.assign(out, { firstListMs: first.ms, listed: first.listed, page: PAGE.limit });
+  out.warmListMs = await warmLists(d.client, lib, opts, PAGE);
+  out.cliMs = cliLists(space, cli, root, opts, [], Math.min(n, PAGE.limit));
+  out.rssMb = rssMb(d.pid);
+  out.allListMs = await warmLists(d.client, lib, opts, {});
+  out.cliAllMs = cliLists(space, cli, root, opts, ['--all'], n);
+  out.rssAllMb = rssMb(d.pid);
   await space.stopDaemon(root, d.client);
   d = await space.spawnDaemon(root);
   out.restartMs = d.ms;
-  const again = await timedList(d.client, lib, opts.firstListTimeoutMs);
+  const again = await timedList(d.client, lib, opts.firstListTimeoutMs, PAGE);
   out.restartListMs = again instanceof Error ? null : again.ms;
-  out.rssMb = Math.max(out.rssMb, rssMb(d.pid) ?? 0);
+  out.rssMb = Math.max(out.rssMb ?? 0, rssMb(d.pid) ?? 0);
   await space.stopDaemon(root, d.client);
   space.removeRepo(root);
   return out;

@@ -41,13 +41,39 @@ async function connectedBySession(conn: Awaited<ReturnType<CommandContext['conne
   return out;
 }
 
+/** Rows `orch sessions` shows unless told `--limit N` or `--all`. */
+export const DEFAULT_LIST_LIMIT = 20;
+
+function pageOf(ctx: CommandContext): { limit?: number; after?: string } {
+  const { limit, after, all } = ctx.values;
+  if (all === true && limit !== undefined) throw usageError('Give --all or --limit N, not both.');
+  if (typeof limit === 'string' && !/^[1-9]\d{0,6}$/.test(limit)) {
+    throw usageError(`--limit takes a number of sessions from 1 to 9999999, not ${echo(limit)}; --all lists every one.`);
+  }
+  return {
+    ...(all === true ? {} : { limit: typeof limit === 'string' ? Number(limit) : DEFAULT_LIST_LIMIT }),
+    ...(typeof after === 'string' ? { after } : {}),
+  };
+}
+
 async function list(ctx: CommandContext): Promise<number> {
+  const page = pageOf(ctx);
   const conn = await ctx.connect({ readOnly: true });
-  const { sessions } = await conn.sendRequest(SessionListRequest, {});
+  const { sessions, total, next, current } = await conn.sendRequest(SessionListRequest, page);
   const connected = await connectedBySession(conn);
+  const more =
+    next === null ? null : `${sessions.length} of ${total} sessions shown, newest first; the next ones: orch sessions --after ${next}${page.limit === undefined ? '' : ` --limit ${page.limit}`}, or every one: orch sessions --all`;
+  // A JSON list has no place for a note: it goes to stderr, as warnings do.
+  if (more !== null && ctx.out.json) ctx.out.notice(more);
   ctx.out.document(sessions.map((s) => (connected.has(s.sessionId) ? { ...s, connected: connected.get(s.sessionId) } : s)));
-  if (sessions.length === 0) ctx.out.text('No sessions yet. Start one with: orch start "<task>"');
-  else ctx.out.text(['  SESSION   STATUS     PHASE       DONE  CREATED           TASK', ...sessions.map((s) => row(s, connected))].join('\n'));
+  if (total === 0) {
+    ctx.out.text('No sessions yet. Start one with: orch start "<task>"');
+    return 0;
+  }
+  const lines = ['  SESSION   STATUS     PHASE       DONE  CREATED           TASK', ...sessions.map((s) => row(s, connected))];
+  if (more !== null) lines.push('', more);
+  if (current !== null && !sessions.some((s) => s.sessionId === current)) lines.push(`The current session, ${current}, is not on this page: orch sessions show ${current}`);
+  ctx.out.text(lines.join('\n'));
   return 0;
 }
 
@@ -80,13 +106,16 @@ async function resolve(ctx: CommandContext): Promise<number> {
 export const command: CommandSpec = {
   name: 'sessions',
   summary: 'list sessions, show one, switch the current one, or resolve one changed in two clones',
-  help: `Usage: orch sessions [--json]
+  help: `Usage: orch sessions [--limit N | --all] [--after <id>] [--json]
        orch sessions show <id> [--json]
        orch sessions switch <id>
        orch sessions resolve <id> --keep ours|theirs [--json]
 
-Lists the repo's sessions, newest first (* marks the current one; [connected: watch 4242] marks
-a session clients are bound to right now, e.g. an orch watch --session or an agent's MCP server). 'show' prints one session;
+Lists the repo's sessions, newest first: the ${DEFAULT_LIST_LIMIT} newest unless told --limit N or --all, and
+a last line giving the command for the next ones (--after <id>). * marks the current one; [connected:
+watch 4242] marks a session clients are bound to right now, e.g. an orch watch --session or an
+agent's MCP server. With --json the rows are one JSON array and the next-page line goes to stderr.
+'show' prints one session;
 'switch' makes it the repo's current session. To work on another session in one terminal only,
 set ORCH_SESSION=<id> (or pass --session <id>) instead of switching.
 
@@ -97,13 +126,17 @@ in) and writes the other beside the session's files (state.json.theirs-<time>, l
 …), so nothing is lost. Then commit the session with git.
 
 Options:
+  --limit N            list at most N sessions (default ${DEFAULT_LIST_LIMIT})
+  --all                list every session
+  --after <id>         list the sessions after this one (the next page)
   --keep ours|theirs   (resolve) which version to keep
 
 Example:
   orch sessions
+  orch sessions --all --json
   orch sessions switch 2f76b47f
   orch sessions resolve 2f76b47f --keep ours && git add .orchestrator/sessions/2f76b47f && git commit`,
-  options: { keep: { type: 'string' } },
+  options: { keep: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' }, all: { type: 'boolean' } },
   async run(ctx) {
     const verb = ctx.positionals[0] ?? 'list';
     if (verb === 'list') return list(ctx);

@@ -259,14 +259,18 @@ class NoSession implements SessionRecords {
   }
 }
 
+/** How many sessions a status without a current session lists (newest first). */
+const STATUS_LIST_LIMIT = 20;
+
 /** Portable mode: sessions came through git, but this checkout has not picked one yet. */
 class NoCurrentSession extends NoSession {
   override async status(): Promise<SessionStatusResult> {
-    const sessions = await this.ctx.index.list(null);
+    const { sessions, total } = (await this.ctx.index.list(null, [], { limit: STATUS_LIST_LIMIT }))!;
     const newest = sessions.find((s) => s.source === 'session');
+    const listed = total > sessions.length ? `the newest ${sessions.length} listed below (orch sessions --all lists every one)` : 'listed below';
     return {
       active: false,
-      reason: `No session is current in this checkout (each clone picks its own: .orchestrator/current is never shared through git); ${sessions.length} session(s) exist, listed below.`,
+      reason: `No session is current in this checkout (each clone picks its own: .orchestrator/current is never shared through git); ${total} session(s) exist, ${listed}.`,
       warnings: await repoWarnings(this.ctx),
       sessions,
       ...(newest ? { nextAction: `orch sessions switch ${newest.sessionId}` } : {}),

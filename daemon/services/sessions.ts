@@ -8,6 +8,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { isInside } from '../../protocol/node/paths.js';
 import type {
+  SessionListParams,
   SessionListResult,
   SessionShowParams,
   SessionShowResult,
@@ -160,11 +161,17 @@ async function markFreshness(ctx: DaemonContext, id: string, view: WorkflowStatu
   return { ...view, items, ...(redirect ? { nextAction: verifyAction(stale) } : {}) };
 }
 
-/** `session/list`: every session, newest first, with the legacy workflow's row while it is not adopted. */
-export async function listSessions(ctx: DaemonContext): Promise<SessionListResult> {
+/** `session/list`: sessions newest first (a page, or every one), with the legacy workflow's row while it is not adopted. */
+export async function listSessions(ctx: DaemonContext, p: SessionListParams): Promise<SessionListResult> {
   const current = await ctx.store.readCurrent();
   const legacy = await ctx.legacy.listEntry(current);
-  return { sessions: await ctx.index.list(current, legacy ? [legacy] : []) };
+  const page = await ctx.index.list(current, legacy ? [legacy] : [], p);
+  if (page === undefined) {
+    throw new OrchError('SessionNotFound', `Session ${p.after} is no longer listed, so there is no page after it; run orch sessions again.`, {
+      sessionId: p.after ?? null,
+    });
+  }
+  return { ...page, current };
 }
 
 function sessionNotFound(id: string): OrchError {

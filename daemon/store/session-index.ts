@@ -7,13 +7,15 @@
  *   whenever its identity (mtime, link count = number of session folders + 2, inode) changed, so a
  *   folder copied in, removed, or brought by a `git pull` is noticed on the next listing;
  * - each summary carries the (mtime, size) of the state.json it was made from and is checked
- *   against the file (one synchronous stat, no open file) when it was loaded from the index file,
- *   when the sessions folder changed, when the watcher saw its state.json change, and otherwise at
- *   the first listing {@link VERIFY_MS} after its last check; one that no longer matches (an
- *   outside edit, a pull, a lost append) is made again from the session's files. A stat per session
- *   per listing would cost 10,000 stats (50 to 250 ms on the project's machine) for sessions that
- *   are finished: a finished session changed behind the daemon's back, in a folder it does not
- *   watch, is listed as changed at most {@link VERIFY_MS} later;
+ *   against the file (one synchronous stat, no open file) before it is shown: a page of the list
+ *   (`orch sessions` shows the newest 20) checks its own rows at every listing; a listing of every
+ *   session checks those loaded from the index file, those in a sessions folder that changed, those
+ *   the watcher saw change, and otherwise each at most every {@link VERIFY_MS}. One that no longer
+ *   matches (an outside edit, a pull, a lost append) is made again from the session's files. A stat
+ *   per session per listing would cost 10,000 stats (50 to 250 ms on the project's machine) for
+ *   sessions that are finished: in a listing of every session, a finished session changed behind
+ *   the daemon's back, in a folder it does not watch, is listed as changed at most
+ *   {@link VERIFY_MS} later;
  * - the daemon's own changes update it as they are saved ({@link SessionIndex.noteSaved}).
  *
  * A session is summarised from the summary stored in its meta.json (session-summary.ts) when that
@@ -27,7 +29,18 @@ import { summarizeForList } from '../engine/status-view.js';
 import { parseTime } from '../engine/time.js';
 import type { WorkflowState } from '../engine/types.js';
 import { OrchError } from '../errors.js';
-import { appendIndexLines, entryLine, goneLine, indexFilePath, readIndexFile, writeIndexFile, type IndexedSummary } from './index-file.js';
+import {
+  appendIndexLines,
+  createdMs,
+  entryLine,
+  goneLine,
+  indexFilePath,
+  parseLine,
+  readIndexFile,
+  writeIndexFile,
+  type IndexedSummary,
+  type StoredLine,
+} from './index-file.js';
 import { stateKeyOf, validSummary } from './session-summary.js';
 import type { SessionStore } from './session-store.js';
 import type { StateFiles } from './state-file.js';
@@ -35,7 +48,12 @@ import type { StateFiles } from './state-file.js';
 export type Summary = IndexedSummary;
 
 interface Held {
-  s: Summary;
+  /** The summary; null while it is held only as its stored line (loaded, not yet shown). */
+  s: Summary | null;
+  /** The index file's line it was loaded from, parsed only when the row is shown; null once `s` is set. */
+  line: string | null;
+  /** The state key the summary was made from. */
+  key: string;
   /** The state file's path (built once). */
   statePath: string;
   /** `createdAt` as a number, for sorting. */
@@ -110,13 +128,23 @@ export class SessionIndex {
 
   /** Records a summary; `checked`: it was just made from (or checked against) the file as it is. */
   private put(id: string, s: Summary, checked: boolean): void {
+    this.hold(id, { s, line: null, key: s.key, t: createdMs(s) }, checked);
+  }
+
+  private hold(id: string, h: Pick<Held, 's' | 'line' | 'key' | 't'>, checked: boolean): void {
     const before = this.held.get(id);
-    const t = parseTime(s.createdAt) || 0;
-    if (!before || before.t !== t) this.order = null;
+    if (!before || before.t !== h.t) this.order = null;
     // The id is a checked session id (from the folder list or the index file's reader); the path is
     // put together directly: path.join's normalisation costs 20 µs a session.
     const statePath = before?.statePath ?? `${this.paths.sessionsDir}/${id}/state.json`;
-    this.held.set(id, { s, t, statePath, checkedAt: checked ? performance.now() : 0 });
+    this.held.set(id, { s: h.s, line: h.line, key: h.key, t: h.t, statePath, checkedAt: checked ? performance.now() : 0 });
+  }
+
+  /** A held summary in full: parsed from its stored line when needed (not kept); null when that line is bad. */
+  private full(h: Held): Summary | null {
+    if (h.s !== null) return h.s;
+    const s = h.line === null ? null : parseLine(h.line);
+    return s !== null && s.key === h.key ? s : null;
   }
 
   /** Session `id`'s state file changed (the watcher saw it): check its summary at the next listing. */
@@ -175,17 +203,22 @@ export class SessionIndex {
       this.rewrite = true;
     } else {
       // What this process learnt before loading (its own saves) is newer than the file.
-      for (const [id, s] of stored.entries) if (!this.held.has(id)) this.put(id, s, false);
+      for (const [id, line] of stored.entries) if (!this.held.has(id)) this.hold(id, { s: null, ...line }, false);
       this.fileLines = stored.lines;
       if (stored.junk > 0) this.rewrite = true;
     }
     this.loaded = true;
   }
 
-  /** Brings the index in line with the session folders (see the file's comment). */
-  private async sync(): Promise<void> {
+  /**
+   * Brings the index in line with the session folders (see the file's comment). `all`: also checks
+   * each summary not checked for {@link VERIFY_MS}; a page checks only its own rows ({@link check}).
+   */
+  private async sync(all: boolean): Promise<void> {
     this.loading ??= this.load();
     await this.loading;
+    // The file is about to be written whole (it held junk): check every line that goes into it.
+    if (this.rewrite) all = true;
     const stale: Array<[string, string]> = [];
     const dirKey = dirKeyOf(this.paths.sessionsDir);
     if (dirKey !== this.dirKey) {
@@ -206,20 +239,22 @@ export class SessionIndex {
       if (everything) for (const h of this.held.values()) h.checkedAt = 0;
     }
     const now = performance.now();
-    for (const [id, h] of this.held) {
-      if (h.checkedAt !== 0 && now - h.checkedAt < VERIFY_MS) continue;
-      const key = stateKeyOf(h.statePath);
-      if (key !== h.s.key) stale.push([id, key]);
-      else h.checkedAt = now;
+    if (all) {
+      for (const [id, h] of this.held) {
+        if (h.checkedAt !== 0 && now - h.checkedAt < VERIFY_MS) continue;
+        const key = stateKeyOf(h.statePath);
+        if (key !== h.key) stale.push([id, key]);
+        else h.checkedAt = now;
+      }
     }
     await mapLimit(stale, BUILD_CONCURRENCY, ([id, key]) => this.rebuild(id, key));
     await this.flush();
   }
 
   /** One sync at a time; a caller arriving during one waits for it and then runs its own. */
-  private async fresh(): Promise<void> {
+  private async fresh(all = true): Promise<void> {
     while (this.syncing) await this.syncing;
-    this.syncing = this.sync().finally(() => {
+    this.syncing = this.sync(all).finally(() => {
       this.syncing = null;
     });
     await this.syncing;
@@ -251,10 +286,10 @@ export class SessionIndex {
       const tooLong = this.fileLines + lines.length > 2 * this.held.size + 64;
       if (this.rewrite || tooLong || dirKeyOf(this.file) === 'missing') {
         this.rewrite = false;
-        const snapshot = new Map<string, Summary>();
-        for (const [id, h] of this.held) snapshot.set(id, h.s);
+        const snapshot: string[] = [];
+        for (const [id, h] of this.held) snapshot.push(h.line ?? entryLine(id, h.s!));
         await writeIndexFile(this.file, snapshot);
-        this.fileLines = snapshot.size;
+        this.fileLines = snapshot.length;
       } else if (lines.length > 0) {
         await appendIndexLines(this.file, lines);
         this.fileLines += lines.length;
@@ -272,10 +307,11 @@ export class SessionIndex {
    * neither stats nor reads anything of that session again.
    */
   async noteSaved(id: string, state: WorkflowState, key: string): Promise<void> {
-    const before = this.held.get(id)?.s;
+    const held = this.held.get(id);
+    const before = held ? this.full(held) : null;
     let createdAt = before?.createdAt;
     let repoRoot = before?.repoRoot;
-    if (before === undefined) {
+    if (before === null) {
       const meta = await this.store.readMeta(id).catch(() => null);
       createdAt = typeof meta?.created_at === 'string' ? meta.created_at : state.created_at;
       repoRoot = typeof meta?.repo_root === 'string' ? meta.repo_root : null;
@@ -286,17 +322,45 @@ export class SessionIndex {
     await this.flush();
   }
 
+  /**
+   * The summaries of `ids`, each made again from its files when its stored line does not parse or,
+   * with `stat`, when it no longer matches its state file (checked now). `remade`: one was.
+   */
+  private async settle(ids: string[], stat: boolean): Promise<{ remade: boolean; got: Map<string, Summary> }> {
+    const stale: Array<[string, string]> = [];
+    const got = new Map<string, Summary>();
+    const now = performance.now();
+    for (const id of ids) {
+      const h = this.held.get(id);
+      if (!h) continue;
+      const key = stat ? stateKeyOf(h.statePath) : h.key;
+      const s = key === h.key ? this.full(h) : null;
+      if (s === null) {
+        stale.push([id, key]);
+      } else {
+        got.set(id, s);
+        if (stat) h.checkedAt = now;
+      }
+    }
+    if (stale.length === 0) return { remade: false, got };
+    const made = await mapLimit(stale, BUILD_CONCURRENCY, ([id, key]) => this.rebuild(id, key));
+    stale.forEach(([id], i) => got.set(id, made[i]!));
+    await this.flush();
+    return { remade: true, got };
+  }
+
   /** One session's summary, checked against its state file now. */
   async summary(id: string): Promise<Summary> {
     const key = stateKeyOf(this.store.pathsFor(id).state);
     const held = this.held.get(id);
-    if (held && held.s.key === key) {
+    const s = held && held.key === key ? this.full(held) : null;
+    if (held && s !== null) {
       held.checkedAt = performance.now();
-      return held.s;
+      return s;
     }
-    const s = await this.rebuild(id, key);
+    const made = await this.rebuild(id, key);
     await this.flush();
-    return s;
+    return made;
   }
 
   toEntry(id: string, s: Summary, current: string | null): SessionListEntry {
@@ -314,23 +378,59 @@ export class SessionIndex {
     return entry;
   }
 
-  /** Every session, newest first, sorted in with `extra` entries (the legacy workflow's row). */
-  async list(current: string | null, extra: SessionListEntry[] = []): Promise<SessionListEntry[]> {
-    await this.fresh();
+  /**
+   * Sessions newest first, sorted in with `extra` entries (the legacy workflow's row): every one, or
+   * `limit` rows after the row of `after`. A page checks and builds only its own rows, so listing
+   * the newest 20 costs about the same at 10,000 sessions as at 100; every session is checked as
+   * {@link sync} says. `after` that is no longer listed gives `undefined`.
+   */
+  async list(
+    current: string | null,
+    extra: SessionListEntry[] = [],
+    page: { limit?: number; after?: string } = {},
+  ): Promise<{ sessions: SessionListEntry[]; total: number; next: string | null } | undefined> {
+    const paged = page.limit !== undefined;
+    await this.fresh(!paged);
+    // A page's rows are checked after it is cut (at most three times, see below).
+    for (let attempt = 0; ; attempt++) {
+      const rows = this.rows(extra);
+      const idOf = (r: string | SessionListEntry) => (typeof r === 'string' ? r : r.sessionId);
+      let start = 0;
+      if (page.after !== undefined) {
+        start = rows.findIndex((r) => idOf(r) === page.after) + 1;
+        if (start === 0) return undefined;
+      }
+      const end = page.limit === undefined ? rows.length : Math.min(rows.length, start + page.limit);
+      const cut = rows.slice(start, end);
+      const { remade, got } = await this.settle(cut.filter((r): r is string => typeof r === 'string'), paged);
+      // A summary made again with another created time moves: the page is cut again.
+      if (remade && this.order === null && attempt < 2) continue;
+      const sessions = cut.flatMap((r) => {
+        if (typeof r !== 'string') return [r];
+        const s = got.get(r);
+        return s ? [this.toEntry(r, s, current)] : [];
+      });
+      return { sessions, total: rows.length, next: end < rows.length && end > 0 ? idOf(rows[end - 1]!) : null };
+    }
+  }
+
+  /** Every row newest first: a held session's id, or an `extra` entry sorted in by its time. */
+  private rows(extra: SessionListEntry[]): Array<string | SessionListEntry> {
     if (this.order === null) {
       const keyed = [...this.held].map(([id, h]) => ({ id, t: h.t }));
       keyed.sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       this.order = keyed.map((k) => k.id);
     }
-    const out: SessionListEntry[] = [];
+    if (extra.length === 0) return this.order;
+    const rows: Array<string | SessionListEntry> = [];
     const others = extra.map((entry) => ({ entry, t: parseTime(entry.createdAt) || 0 })).sort((a, b) => b.t - a.t);
     let o = 0;
     for (const id of this.order) {
-      const h = this.held.get(id)!;
-      while (o < others.length && others[o]!.t > h.t) out.push(others[o++]!.entry);
-      out.push(this.toEntry(id, h.s, current));
+      const t = this.held.get(id)!.t;
+      while (o < others.length && others[o]!.t > t) rows.push(others[o++]!.entry);
+      rows.push(id);
     }
-    while (o < others.length) out.push(others[o++]!.entry);
-    return out;
+    while (o < others.length) rows.push(others[o++]!.entry);
+    return rows;
   }
 }

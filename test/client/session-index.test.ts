@@ -13,7 +13,7 @@ const sessionDir = (root: string, id: string) => join(root, '.orchestrator', 'se
 /** The index file's session lines, last line per id winning, as orch reads it. */
 function indexed(root: string): Map<string, { task: string | null; gone?: boolean }> {
   const lines = readFileSync(indexFile(root), 'utf8').split('\n').filter((l) => l !== '');
-  expect(JSON.parse(lines[0]!)).toEqual({ orch_session_index: 1 });
+  expect(JSON.parse(lines[0]!)).toEqual({ orch_session_index: 2 });
   const out = new Map<string, { task: string | null }>();
   for (const l of lines.slice(1)) {
     const o = JSON.parse(l) as { id: string; task: string | null; gone?: boolean };
@@ -71,6 +71,16 @@ describe('the session index (.orchestrator/session-index.jsonl)', () => {
     writeFileSync(indexFile(r.root), '\u0000\u0001 binary garbage');
     expect((await listed(r.root)).map((s) => s.task)).toEqual(['Real task']);
     await waitFor(() => indexed(r.root).get(a)?.task === 'Real task', 'the garbage replaced');
+
+    // A line whose id, time and state key are right but whose row is not what orch writes (loaded
+    // without being parsed) is made again from the session's files when it is shown.
+    await stopDaemon(r.root);
+    const good = readFileSync(indexFile(r.root), 'utf8').split('\n');
+    const bad = good.map((l) => (l.includes(`"id":"${a}"`) ? l.replace('"task":"Real task"', '"task":42') : l));
+    expect(bad).not.toEqual(good);
+    writeFileSync(indexFile(r.root), bad.join('\n'));
+    expect((await listed(r.root)).map((s) => s.task)).toEqual(['Real task']);
+    await waitFor(() => indexed(r.root).get(a)?.task === 'Real task', 'the bad row made again');
   });
 
   test('a session folder copied in from outside is listed, and one removed outside is not, with the daemon running', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOrch, runOrchJson } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
@@ -88,6 +88,51 @@ describe('sessions', () => {
       if (id !== '') expect(env.code).toBe(2);
     }
     expect(stateFiles(r.root)).toEqual(before);
+  });
+
+  test('lists the 20 newest by default and says how to get the next ones; pages put together give --all', async () => {
+    const r = repo();
+    const first = (await runOrchJson(['start', 'Task 0'], { cwd: r.root })).json.sessionId;
+    // 24 more sessions, as a pull would bring them: copies of the first under new ids, one minute apart.
+    const dir = (id: string) => join(r.root, '.orchestrator', 'sessions', id);
+    const created = Date.parse(JSON.parse(readFileSync(join(dir(first), 'state.json'), 'utf8')).created_at);
+    for (let n = 1; n < 25; n++) {
+      const id = `c0ffee${String(n).padStart(2, '0')}`;
+      cpSync(dir(first), dir(id), { recursive: true });
+      const at = new Date(created + n * 60_000).toISOString().replace('Z', '000');
+      const meta = JSON.parse(readFileSync(join(dir(id), 'meta.json'), 'utf8'));
+      writeFileSync(join(dir(id), 'meta.json'), JSON.stringify({ ...meta, session_id: id, created_at: at, summary: undefined }));
+      const state = JSON.parse(readFileSync(join(dir(id), 'state.json'), 'utf8'));
+      writeFileSync(join(dir(id), 'state.json'), JSON.stringify({ ...state, task_description: `Task ${n}`, created_at: at }, null, 2));
+    }
+    const all = await runOrchJson(['sessions', '--all'], { cwd: r.root });
+    expect(all.code).toBe(0);
+    expect(all.json.map((s: { task: string }) => s.task)).toEqual(Array.from({ length: 25 }, (_, i) => `Task ${24 - i}`));
+    const ids: string[] = all.json.map((s: { sessionId: string }) => s.sessionId);
+
+    const page1 = await runOrchJson(['sessions'], { cwd: r.root });
+    expect(page1.json.map((s: { sessionId: string }) => s.sessionId)).toEqual(ids.slice(0, 20));
+    expect(page1.stderr).toContain(`20 of 25 sessions shown, newest first; the next ones: orch sessions --after ${ids[19]} --limit 20`);
+    const human = await runOrch(['sessions'], { cwd: r.root });
+    expect(human.stdout.trim().split('\n').filter((l) => /^[ *] [0-9a-f]{8} /.test(l))).toHaveLength(20);
+    expect(human.stdout).toContain(`orch sessions --after ${ids[19]} --limit 20`);
+    // The current session (the first one started, now the oldest) is named although it is off the page.
+    expect(human.stdout).toContain(`The current session, ${first}, is not on this page: orch sessions show ${first}`);
+
+    const page2 = await runOrchJson(['sessions', '--after', ids[19]!, '--limit', '20'], { cwd: r.root });
+    expect(page2.json.map((s: { sessionId: string }) => s.sessionId)).toEqual(ids.slice(20));
+    expect(page2.stderr).not.toContain('the next ones');
+    const small = await runOrchJson(['sessions', '--limit', '2', '--after', ids[0]!], { cwd: r.root });
+    expect(small.json.map((s: { sessionId: string }) => s.sessionId)).toEqual(ids.slice(1, 3));
+
+    const gone = await runOrchJson(['sessions', '--after', 'abcdef99'], { cwd: r.root });
+    expect(gone.code).toBe(1);
+    expect(gone.json.error).toMatchObject({ name: 'SessionNotFound' });
+    expect(gone.json.error.message).toContain('run orch sessions again');
+    for (const bad of [['--limit', '0'], ['--limit', 'ten'], ['--limit', '5', '--all']]) {
+      const res = await runOrch(['sessions', ...bad], { cwd: r.root });
+      expect({ bad, code: res.code }).toEqual({ bad, code: 2 });
+    }
   });
 
   test('every command prints exactly one JSON document under --json', async () => {
