@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { OrchError } from '../errors.js';
-import { parseLossless, pythonDumps, toPlain } from './pyjson.js';
+import { parseLossless, pythonDumps, pythonDumpsAt, toPlain, type DumpOptions } from './pyjson.js';
 import { normaliseState } from './state-factory.js';
 import { utcOffset } from './time.js';
 import type { StateTrailer, WorkflowState } from './types.js';
@@ -38,12 +38,42 @@ export interface ParsedStateFile {
  * state without `_checksum`, `_updated_at` and `_version`. Accepts plain or lossless values.
  */
 export function computeChecksum(stateWithoutTrailer: object): string {
+  return checksumOf(stateWithoutTrailer, { sortKeys: true });
+}
+
+function checksumOf(stateWithoutTrailer: object, opts: DumpOptions): string {
   const body: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(stateWithoutTrailer)) {
     if (!TRAILER_KEYS.has(k)) body[k] = v;
   }
-  const text = pythonDumps(body, { sortKeys: true });
+  const text = pythonDumps(body, opts);
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 32);
+}
+
+/**
+ * The two texts of a workflow definition a save writes: sorted on one line (for the checksum) and
+ * indented as a value of the state's top level (for the file). The definition is most of a state
+ * (40 of 68 KB with 64 items) and the same object from one change to the next (operations share it,
+ * ops-common.ts copyState), so it is rendered once per definition object rather than twice per
+ * change. Rendering freezes it (deeply): the texts are only right while it never changes, and a
+ * change attempted anyway fails loudly (a TypeError in strict code) instead of writing stale text.
+ */
+const definitionTexts = new WeakMap<object, { sorted: string; indented: string }>();
+
+function definitionTextsOf(def: object): { sorted: string; indented: string } {
+  let texts = definitionTexts.get(def);
+  if (texts === undefined) {
+    deepFreeze(def);
+    texts = { sorted: pythonDumps(def, { sortKeys: true }), indented: pythonDumpsAt(def, { indent: 2 }, 1) };
+    definitionTexts.set(def, texts);
+  }
+  return texts;
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
 }
 
 /**
@@ -53,12 +83,14 @@ export function computeChecksum(stateWithoutTrailer: object): string {
  * `updatedAt` may be a Date (formatted with microseconds) or a ready string used verbatim.
  */
 export function serializeState(state: WorkflowState, updatedAt: Date | string = new Date()): string {
+  const def = state.workflow_definition;
+  const texts = def !== null && typeof def === 'object' ? definitionTextsOf(def) : null;
   const trailer: StateTrailer = {
     _version: STATE_VERSION,
-    _checksum: computeChecksum(state),
+    _checksum: checksumOf(state, { sortKeys: true, reuse: texts ? { value: def as object, text: texts.sorted } : undefined }),
     _updated_at: typeof updatedAt === 'string' ? updatedAt : utcOffset(updatedAt),
   };
-  return pythonDumps({ ...state, ...trailer }, { indent: 2 });
+  return pythonDumps({ ...state, ...trailer }, { indent: 2, reuse: texts ? { value: def as object, text: texts.indented, level: 1 } : undefined });
 }
 
 /**

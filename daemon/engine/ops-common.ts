@@ -45,15 +45,38 @@ export function assertOpen(state: WorkflowState): void {
 
 /**
  * A deep copy of everything operations may change. The embedded `workflow_definition` (most of a
- * state's size) is shared, not copied: no operation ever modifies a definition. Key order is kept,
- * since state.json is written in the state's own key order.
+ * state's size) is shared, not copied: no operation ever modifies a definition (checksum.ts freezes
+ * it). Key order is kept, since state.json is written in the state's own key order.
  */
 export function copyState(state: WorkflowState): WorkflowState {
   const next: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(state)) {
-    next[k] = k === 'workflow_definition' || v === null || typeof v !== 'object' ? v : structuredClone(v);
+    next[k] = k === 'workflow_definition' ? v : copyData(v);
   }
   return next as unknown as WorkflowState;
+}
+
+/**
+ * A deep copy of JSON data (what a state holds): plain objects and arrays copied, anything else
+ * through structuredClone. Every change copies its session's state, so this runs once per change;
+ * structuredClone serialises and rebuilds the whole value and cost several times as much.
+ */
+function copyData(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyData(value[i]);
+    return out;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    const v = copyData((value as Record<string, unknown>)[k]);
+    // A "__proto__" key (from a file) stays data, as in the original, not the copy's prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
 }
 
 /** A copy (see {@link copyState}) with `updated_at` set, to be modified and returned. */

@@ -15,6 +15,12 @@ export interface DumpOptions {
   sortKeys?: boolean;
   /** `indent=N`: pretty-print with N spaces; absent means one line. */
   indent?: number;
+  /**
+   * Text already rendered for one object, with these same options and (when indented) at this
+   * nesting `level` (the top value is at 0): used in place of rendering `value` again. The caller
+   * vouches that `value` has not changed since (state.json's workflow definition; checksum.ts).
+   */
+  reuse?: { value: object; text: string; level?: number };
 }
 
 // Python's ESCAPE_ASCII short forms; every other char outside ' '..'~' becomes \uXXXX.
@@ -31,6 +37,11 @@ const SHORT_ESCAPES: Record<string, string> = {
 /** Serialises `value` exactly as Python's `json.dumps(value, sort_keys=…, indent=…)` would. */
 export function pythonDumps(value: unknown, opts: DumpOptions = {}): string {
   return dumpValue(value, opts, 0);
+}
+
+/** {@link pythonDumps} of a value that sits `level` containers deep (its text when indented depends on it). */
+export function pythonDumpsAt(value: unknown, opts: DumpOptions, level: number): string {
+  return dumpValue(value, opts, level);
 }
 
 /**
@@ -81,8 +92,13 @@ export function pythonFloatRepr(x: number): string {
   return x < 0 ? `-${body}` : body;
 }
 
+/** Printable ASCII other than `"` and `\\`: the characters Python's `ensure_ascii` leaves as they are. */
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** A JSON string literal with Python's `ensure_ascii` escaping (lowercase hex, UTF-16 units). */
 export function pythonString(s: string): string {
+  // Most strings (ids, names, timestamps) need no escape at all.
+  if (PLAIN_STRING.test(s)) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const ch = s[i] as string;
@@ -99,6 +115,8 @@ export function pythonString(s: string): string {
 }
 
 function dumpNumber(n: number): string {
+  // A safe integer's decimal text is exact; beyond 2^53, String() would round the digits.
+  if (Number.isSafeInteger(n)) return String(n);
   if (Number.isInteger(n)) return BigInt(n).toString();
   return pythonFloatRepr(n);
 }
@@ -149,26 +167,44 @@ function dumpValue(value: unknown, opts: DumpOptions, level: number): string {
   if (typeof value === 'number') return dumpNumber(value);
   if (typeof value === 'bigint') return value.toString();
   if (isLosslessNumber(value)) return dumpLossless(value);
+  const reuse = opts.reuse;
+  if (reuse !== undefined && value === reuse.value && (opts.indent === undefined || level === reuse.level)) return reuse.text;
+  // Built by appending to one string (no array of parts per container): this runs for every
+  // 68 KB state a change writes, twice (the checksum's dump and the file's).
   if (Array.isArray(value)) {
-    return dumpContainer('[', ']', value.map((v) => dumpValue(v, opts, level + 1)), opts, level);
+    if (value.length === 0) return '[]';
+    const inner = opts.indent === undefined ? ', ' : ',' + newline(opts.indent, level + 1);
+    let out = opts.indent === undefined ? '[' : '[' + newline(opts.indent, level + 1);
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += inner;
+      out += dumpValue(value[i], opts, level + 1);
+    }
+    return opts.indent === undefined ? out + ']' : out + newline(opts.indent, level) + ']';
   }
   if (typeof value === 'object' && isPlainObject(value)) {
-    let keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
-    if (opts.sortKeys) keys = keys.sort(compareCodePoints);
-    const parts = keys.map(
-      (k) => `${pythonString(k)}: ${dumpValue((value as Record<string, unknown>)[k], opts, level + 1)}`,
-    );
-    return dumpContainer('{', '}', parts, opts, level);
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    if (opts.sortKeys) keys.sort(compareCodePoints);
+    const inner = opts.indent === undefined ? ', ' : ',' + newline(opts.indent, level + 1);
+    let out = '';
+    for (const k of keys) {
+      const v = record[k];
+      if (v === undefined) continue;
+      if (out !== '') out += inner;
+      out += `${pythonString(k)}: ${dumpValue(v, opts, level + 1)}`;
+    }
+    if (out === '') return '{}';
+    return opts.indent === undefined ? `{${out}}` : `{${newline(opts.indent, level + 1)}${out}${newline(opts.indent, level)}}`;
   }
   throw new TypeError(`Object of type ${describe(value)} is not JSON serializable`);
 }
 
-function dumpContainer(open: string, close: string, parts: string[], opts: DumpOptions, level: number): string {
-  if (parts.length === 0) return open + close;
-  if (opts.indent === undefined) return open + parts.join(', ') + close;
-  const inner = '\n' + ' '.repeat(opts.indent * (level + 1));
-  const outer = '\n' + ' '.repeat(opts.indent * level);
-  return open + inner + parts.join(',' + inner) + outer + close;
+/** `'\\n'` and `indent * level` spaces, made once per (indent, level). */
+const newlines = new Map<number, string[]>();
+function newline(indent: number, level: number): string {
+  let byLevel = newlines.get(indent);
+  if (byLevel === undefined) newlines.set(indent, (byLevel = []));
+  return (byLevel[level] ??= '\n' + ' '.repeat(indent * level));
 }
 
 /** A plain object, also one made in another realm (a vm context, jest's module sandbox). */

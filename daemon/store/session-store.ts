@@ -199,7 +199,7 @@ export class SessionStore {
     }
   }
 
-  async writeStateText(id: string, text: string): Promise<void> {
+  async writeStateText(id: string, text: string | Buffer): Promise<void> {
     await writeDurable(this.pathsFor(id).state, text);
   }
 

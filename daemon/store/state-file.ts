@@ -158,7 +158,9 @@ export class StateFiles {
     let saved: WorkflowState = { ...state, updated_at: utcZ(now) };
     const logSize = sizeOf(sp.log);
     if (this.sync?.portable()) saved = await this.withSyncRecord(sp, saved, events, logSize);
-    const text = serializeState(saved, now);
+    // As bytes at once: the 68 KB string would otherwise live on V8's heap across the awaits below
+    // and be copied by each young-generation collection meanwhile; the buffer lives outside it.
+    const text = Buffer.from(serializeState(saved, now), 'utf8');
     const path = sp.state;
     this.cache.delete(path);
     if (events.length > 0) {

@@ -47,14 +47,24 @@ export class UnsafePathError extends Error {
 }
 
 /** The folders from `.orchestrator` down to (and including) `dir`; empty when `dir` is not inside one. */
-function guardedDirs(dir: string): string[] {
+function guardedDirs(dir: string): readonly string[] {
+  // A pure function of the text, asked about the same few folders on every write (a session's
+  // save checks about ten paths in one folder): kept, up to a bound, instead of split and joined
+  // each time. Only the names are kept; every call still lstat's each folder.
+  let out = guardedCache.get(dir);
+  if (out !== undefined) return out;
   const parts = dir.split(sep);
   const at = parts.lastIndexOf(ORCH_DIR_NAME);
-  if (at <= 0) return [];
-  const out: string[] = [];
-  for (let i = at; i < parts.length; i++) out.push(parts.slice(0, i + 1).join(sep));
+  const dirs: string[] = [];
+  if (at > 0) for (let i = at; i < parts.length; i++) dirs.push(parts.slice(0, i + 1).join(sep));
+  out = Object.freeze(dirs);
+  if (guardedCache.size >= GUARDED_CACHE_MAX) guardedCache.clear();
+  guardedCache.set(dir, out);
   return out;
 }
+
+const GUARDED_CACHE_MAX = 1024;
+const guardedCache = new Map<string, readonly string[]>();
 
 function lstatOrNull(p: string) {
   try {

@@ -75,6 +75,30 @@ describe('serializeState', () => {
   });
 });
 
+describe('serializing a state whose workflow definition was rendered before', () => {
+  test('writes the same bytes for a second state sharing the definition, after a change', () => {
+    const text = readFixture(NEW_STATE);
+    const first = parseStateFile(text, 'state.json').state;
+    expect(serializeState(first, '2026-11-23T22:51:40.079327+00:00')).toBe(text);
+    // A change, as an operation makes it: a new state object, the same definition object.
+    const second = { ...first, task_description: 'Another task', updated_at: '2026-11-24T00:00:00.000000Z' };
+    const fresh = parseStateFile(text, 'state.json').state;
+    const expected = serializeState({ ...fresh, task_description: 'Another task', updated_at: '2026-11-24T00:00:00.000000Z' }, '2026-11-24T00:00:00.000000+00:00');
+    expect(serializeState(second, '2026-11-24T00:00:00.000000+00:00')).toBe(expected);
+    expect(parseStateFile(expected, 'state.json').integrity).toBe('ok');
+  });
+
+  test('refuses to modify a definition once a state holding it was written', () => {
+    const { state } = parseStateFile(readFixture(NEW_STATE), 'state.json');
+    serializeState(state);
+    const def = state.workflow_definition!;
+    expect(() => {
+      (def as { name: string }).name = 'changed';
+    }).toThrow(TypeError);
+    expect(() => def.phases[0]!.items.push(def.phases[0]!.items[0]!)).toThrow(TypeError);
+  });
+});
+
 describe('parseStateFile', () => {
   test('reports a mismatch for a state changed outside the tool, and still returns it', () => {
     const tampered = readFixture(NEW_STATE).replace('"status": "active",', '"status": "abandoned",');

@@ -8,6 +8,7 @@ import {
   type CompletePlan,
   type VerificationOutcome,
 } from '../../daemon/engine/operations.js';
+import { copyState } from '../../daemon/engine/ops-common.js';
 import type { WorkflowDef, WorkflowState } from '../../daemon/engine/types.js';
 import { checkFileExists, runCommand, type CommandRunResult } from '../../daemon/engine/verification.js';
 import { deepFreeze, item, NOW, phase, refusal, stateFor } from '../helpers/engine-fixture.js';
@@ -39,6 +40,27 @@ const fileOutcome = (exists: boolean): VerificationOutcome => ({
 });
 const cmdOutcome = (command: string, r: CommandRunResult): VerificationOutcome => ({ kind: 'command', command, run: r });
 const fresh = (): WorkflowState => deepFreeze(stateFor(def));
+
+describe('copyState', () => {
+  test('copies everything but the definition, deeply and in the same key order, keeping a __proto__ key as data', () => {
+    const state = stateFor(def);
+    const meta = JSON.parse('{"z": 1, "__proto__": {"polluted": true}, "a": [{"b": [1, "x", null]}]}') as Record<string, unknown>;
+    state.metadata = meta;
+    const copy = copyState(state);
+    expect(copy).toEqual(state);
+    expect(JSON.stringify(copy)).toBe(JSON.stringify(state));
+    expect(copy.workflow_definition).toBe(state.workflow_definition);
+    expect(copy.phases).not.toBe(state.phases);
+    expect(copy.metadata).not.toBe(meta);
+    expect(Object.keys(copy.metadata)).toEqual(['z', '__proto__', 'a']);
+    expect(Object.getPrototypeOf(copy.metadata)).toBe(Object.prototype);
+    expect((copy.metadata as { polluted?: unknown }).polluted).toBeUndefined();
+    ((copy.metadata.a as Array<{ b: unknown[] }>)[0]!.b).push(2);
+    copy.phases.PLAN!.items.write_plan!.status = 'completed';
+    expect((meta.a as Array<{ b: unknown[] }>)[0]!.b).toEqual([1, 'x', null]);
+    expect(state.phases.PLAN!.items.write_plan!.status).toBe('pending');
+  });
+});
 
 describe('completeItem', () => {
   test('completes an item without verification and logs item_completed like the Python tool', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { LosslessNumber } from 'lossless-json';
-import { compareCodePoints, parseLossless, pythonDumps, pythonFloatRepr, toPlain } from '../../daemon/engine/pyjson.js';
+import { compareCodePoints, parseLossless, pythonDumps, pythonDumpsAt, pythonFloatRepr, toPlain } from '../../daemon/engine/pyjson.js';
 
 // Expected strings below were produced by python3's json.dumps / repr and pasted in.
 describe('pythonDumps', () => {
@@ -71,6 +71,18 @@ describe('pythonDumps', () => {
     expect(pythonDumps({ a: undefined, b: 1 })).toBe('{"b": 1}');
     expect(() => pythonDumps({ d: new Date(0) })).toThrow(/Date is not JSON serializable/);
     expect(() => pythonDumps(new Map())).toThrow(TypeError);
+  });
+});
+
+describe('pythonDumps reusing the text of an unchanged value', () => {
+  test('puts the given text in place of the value, at its own nesting level only when indented', () => {
+    const inner = { b: [1, 2], a: 'x' };
+    const whole = { k: inner, other: { k: inner } };
+    const atLevel1 = pythonDumpsAt(inner, { indent: 2 }, 1);
+    expect(pythonDumps(whole, { indent: 2, reuse: { value: inner, text: atLevel1, level: 1 } })).toBe(pythonDumps(whole, { indent: 2 }));
+    const sorted = pythonDumps(inner, { sortKeys: true });
+    expect(pythonDumps(whole, { sortKeys: true, reuse: { value: inner, text: sorted } })).toBe(pythonDumps(whole, { sortKeys: true }));
+    expect(pythonDumps(whole, { reuse: { value: inner, text: 'TEXT' } })).toBe('{"k": TEXT, "other": {"k": TEXT}}');
   });
 });
 
