@@ -58,6 +58,20 @@ const computedImports = {
   },
 };
 
+/**
+ * Every `vscode-jsonrpc` and `vscode-jsonrpc/node.js` import of our modules (the same module) goes through client/jsonrpc-bundled.js, so
+ * the library's exports are copied once at start-up instead of once per importing module.
+ */
+const JSONRPC_SHIM = join(CLIENT, 'jsonrpc-bundled.js');
+const oneJsonRpc = {
+  name: 'one-jsonrpc',
+  setup(b) {
+    b.onResolve({ filter: /^vscode-jsonrpc(\/node(\.js)?)?$/ }, (args) =>
+      args.importer === JSONRPC_SHIM || !/[\\/]dist[\\/](client|protocol)[\\/]/.test(args.importer) ? undefined : { path: JSONRPC_SHIM },
+    );
+  },
+};
+
 /** The dashboard's page: one script for the browser (no dependencies), its HTML and CSS. */
 async function buildUiAssets() {
   const assets = join(CLIENT, 'ui', 'assets');
@@ -93,9 +107,10 @@ async function main() {
     metafile: true,
     logLevel: 'warning',
     absWorkingDir: PROJECT,
-    define: { 'import.meta.url': '__orchModuleUrl' },
-    banner: { js: 'var __orchModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [computedImports],
+    // import.meta.url of every module is the bundle's URL, computed on first use (a warm status has none).
+    define: { 'import.meta.url': '__orchMeta.url' },
+    banner: { js: 'var __orchMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
+    plugins: [computedImports, oneJsonRpc],
   });
   checkInputs(result.metafile);
   // The loader wraps the bundle in a function, where a leading #! is a syntax error.

@@ -88,6 +88,12 @@ describe('the client import graph', () => {
     for (const pkg of DAEMON_PACKAGES) expect(bundle).not.toContain(`node_modules/${pkg}/`);
   });
 
+  test('the bundle makes one copy of vscode-jsonrpc\'s exports at start-up, not one per importing module', () => {
+    const bundle = readFileSync(BUNDLE, 'utf8');
+    // esbuild's CommonJS interop (__toESM) copies the ~120 exports for each ES module that imports the library.
+    expect(bundle.match(/__toESM\(require_/g) ?? []).toHaveLength(1);
+  });
+
   test('the bundle is newer than every module it was made from (run npm run build after tsc)', () => {
     const { inputs } = builtBundle();
     const built = statSync(BUNDLE).mtimeMs;
