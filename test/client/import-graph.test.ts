@@ -21,8 +21,8 @@ const META = join(CLIENT, 'orch.meta.json');
 
 /** Daemon-side dependencies: none of them may reach the client. */
 const DAEMON_PACKAGES = ['pino', 'chokidar', 'yaml', 'write-file-atomic', 'lossless-json', 'async-mutex', 'nanoid', 'shell-quote'];
-/** Built-ins a warm `orch status` has no use for (the loader makes crypto and child_process lazy). */
-const UNNEEDED_BUILTINS = ['crypto', 'child_process', 'worker_threads', 'zlib', 'http', 'https', 'tls', 'dns', 'readline', 'inspector'];
+/** Built-ins a warm `orch status` has no use for (the loader makes crypto, child_process and os lazy). */
+const UNNEEDED_BUILTINS = ['crypto', 'child_process', 'os', 'worker_threads', 'zlib', 'http', 'https', 'tls', 'dns', 'readline', 'inspector'];
 
 const { repo } = useRepoRegistry();
 
