@@ -126,6 +126,38 @@ describe('the client import graph', () => {
     }
   });
 
+  test('a warm orch status runs vscode-jsonrpc\'s framing and message types, not createMessageConnection\'s modules', async () => {
+    const r = repo();
+    const dir = makeTempDir('orch-v8log-');
+    try {
+      const start = await runOrch(['start', 'Library modules'], { cwd: r.root, env: { ORCH_DAEMON: '1' } });
+      expect(start.code).toBe(0);
+      // V8 logs the first run of every function; the bundle names each library module's wrapper by its path.
+      const log = join(dir, 'v8.log');
+      const env = orchEnv({ ORCH_DAEMON: '1', ORCH_CODE_CACHE: '0' });
+      const run = spawnSync(process.execPath, ['--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate', LOADER, 'status'], {
+        cwd: r.root,
+        env,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect({ code: run.status, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(run.stdout).toMatch(/NEXT_ACTION: /);
+      const ran = new Set<string>();
+      for (const line of readFileSync(log, 'utf8').split('\n')) {
+        const m = /^function,first-execution,.*,(node_modules\/vscode-jsonrpc\/lib\/[\w/]+\.js)$/.exec(line);
+        if (m) ran.add(m[1] as string);
+      }
+      expect(ran).toContain('node_modules/vscode-jsonrpc/lib/common/messageReader.js');
+      expect(ran).toContain('node_modules/vscode-jsonrpc/lib/common/messages.js');
+      for (const heavy of ['connection', 'cancellation', 'linkedMap', 'sharedArrayCancellation']) {
+        expect(ran).not.toContain(`node_modules/vscode-jsonrpc/lib/common/${heavy}.js`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a warm orch hook stop (run on every agent stop) loads the loader alone from disk: no MCP SDK, no zod', async () => {
     const r = repo();
     const cacheDir = makeTempDir('orch-cache-');
