@@ -10,7 +10,8 @@ import { isSessionId, locateRepoRoot, repoPaths, type RepoPaths } from '../proto
 import { ORCH_VERSION } from '../protocol/version.js';
 import { GLOBAL_HELP, GLOBAL_OPTIONS, type CommandContext, type CommandSpec } from './command.js';
 import { describeClient } from './client-info.js';
-import type { DaemonConnection } from './connect.js';
+import type { DaemonConnection, RequestConnection } from './connect.js';
+import type { MessageConnection } from 'vscode-jsonrpc/node.js';
 import { CliError, echo, usageError } from './errors.js';
 import { Output, type Io } from './output.js';
 
@@ -82,7 +83,9 @@ function cutLong(message: string): string {
 function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.ProcessEnv, cwd: string): CommandContext {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...spec.options }, allowPositionals: true, strict: true });
+    // A bare `orch status` has nothing to parse, and loading node:util's parser is a measurable part
+    // of a warm status (issue 18): no arguments give what parseArgs would (no option has a default).
+    parsed = argv.length === 0 ? { values: {}, positionals: [] } : parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...spec.options }, allowPositionals: true, strict: true });
   } catch (err) {
     throw usageError(`${cutLong((err as Error).message.replace(/\.$/, ''))}; see orch ${spec.name} --help.`);
   }
@@ -90,6 +93,7 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
   const out = new Output(io, values.json === true, values.quiet === true);
   let paths: RepoPaths | null = null;
   let connection: DaemonConnection | null = null;
+  let requests: { conn: RequestConnection; close(): void } | null = null;
   const getPaths = () => (paths ??= repoPaths(repoRootFor(cwd, (values.root as string | undefined) ?? env.ORCH_ROOT)));
   // Who this process is, for the daemon's roster and its approval records.
   const who = () => {
@@ -103,9 +107,20 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
     env,
     cwd,
     paths: getPaths,
-    async connect(opts) {
+    async connect(opts?: { readOnly?: boolean; requestsOnly?: boolean }): Promise<MessageConnection & RequestConnection> {
       // No-daemon mode (ORCH_DAEMON=0, or CI): a running daemon if there is one, else in-process.
       const { connectReadOnly, connectWithoutDaemon, isDaemonDisabled } = await import('./no-daemon.js');
+      // A command that only asks (status) reaches a running daemon over a lighter connection; when
+      // there is none, it refuses the connection, or ORCH_DAEMON is malformed, the paths below
+      // decide, exactly as without it.
+      if (opts?.requestsOnly && connection === null && isDaemonSetting(env, isDaemonDisabled)) {
+        if (requests === null) {
+          const { connectForRequests } = await import('./connect.js');
+          requests = await connectForRequests(getPaths().daemonJson, who());
+        }
+        // Only sendRequest is used by such a command (CommandContext.connect's overload says so).
+        if (requests) return requests.conn as MessageConnection & RequestConnection;
+      }
       if (opts?.readOnly && connection === null) {
         const ro = await connectReadOnly(getPaths(), env, who());
         if (ro) {
@@ -136,10 +151,22 @@ function makeContext(spec: CommandSpec, argv: string[], io: Io, env: NodeJS.Proc
       return id;
     },
     close: () => {
+      requests?.close();
+      requests = null;
       connection?.close();
       connection = null;
     },
   };
+}
+
+/** False when ORCH_DAEMON is malformed (the normal path then says so). */
+function isDaemonSetting(env: NodeJS.ProcessEnv, isDaemonDisabled: (env: NodeJS.ProcessEnv) => boolean): boolean {
+  try {
+    isDaemonDisabled(env);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Global options that take a value (`--root D`, `--session ID`); the others are flags. */

@@ -4,6 +4,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { MessageConnection } from 'vscode-jsonrpc/node.js';
+import type { RequestConnection } from './connect.js';
 import type { RepoPaths } from '../protocol/node/paths.js';
 import type { ClientKind } from '../protocol/params.js';
 import type { Output } from './output.js';
@@ -36,6 +37,12 @@ export interface CommandContext {
    * instead, writing nothing, with a warning saying so.
    */
   connect(opts?: { readOnly?: boolean }): Promise<MessageConnection>;
+  /**
+   * The same for a command that only sends requests (`requestsOnly: true`): a running daemon that
+   * says hello is reached over a lighter connection (see RequestConnection in connect.ts); anything
+   * else takes the path above.
+   */
+  connect(opts: { readOnly?: boolean; requestsOnly: true }): Promise<RequestConnection>;
   /** A connection only if a daemon already runs. */
   connectIfRunning(): Promise<MessageConnection | null>;
   /** `--session`, else `ORCH_SESSION`, else undefined (the repo's `current`). */

@@ -9,6 +9,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import {
   createMessageConnection,
+  ErrorCodes,
   ResponseError,
   SocketMessageReader,
   SocketMessageWriter,
@@ -16,7 +17,9 @@ import {
   StreamMessageWriter,
   type Message,
   type MessageConnection,
+  type MessageReader,
   type MessageWriter,
+  type RequestType,
 } from 'vscode-jsonrpc/node.js';
 import { asRegistration, DaemonHelloRequest, type DaemonHelloResult, type DaemonRegistration } from '../protocol/daemon.js';
 import { OrchErrorCode } from '../protocol/errors.js';
@@ -65,7 +68,7 @@ function openSocket(socketPath: string, timeoutMs: number): Promise<Socket> {
  * Says hello on `conn`. A daemon that answers with another protocol version (an older daemon that
  * does not check the version itself) is treated exactly like one that refuses with ProtocolMismatch.
  */
-async function handshake(conn: MessageConnection, who: ClientInfo): Promise<DaemonHelloResult> {
+async function handshake(conn: RequestConnection, who: ClientInfo): Promise<DaemonHelloResult> {
   const hello = await conn.sendRequest(DaemonHelloRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: ORCH_VERSION, client: who });
   if (hello.protocolVersion !== PROTOCOL_VERSION) {
     throw new ResponseError(
@@ -154,6 +157,93 @@ export async function connectSocket(socketPath: string, who: ClientInfo, timeout
     },
     refusal,
   );
+}
+
+/**
+ * What a command that only asks questions needs of a connection (`orch status`): requests and
+ * their answers, nothing the daemon sends unasked, no cancellation.
+ */
+export interface RequestConnection {
+  sendRequest<P, R, E>(type: RequestType<P, R, E>, params: P): Promise<R>;
+}
+
+/**
+ * A RequestConnection over the library's own framing (SocketMessageReader, the closing
+ * SocketMessageWriter), with answers matched to requests by id here. vscode-jsonrpc's
+ * createMessageConnection is the largest part of what a warm `orch status` compiles (about a third
+ * of the client's code cache) and queues every message through setImmediate; a command that only
+ * asks does without it (issue 18). As with a MessageConnection, a connection that closes rejects
+ * what is pending with a ResponseError (PendingResponseRejected: "the daemon stopped answering").
+ */
+function requestConnection(reader: MessageReader, writer: MessageWriter): RequestConnection & { listen(): void; dispose(): void } {
+  let nextId = 0;
+  let disposed = false;
+  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (err: unknown) => void }>();
+  const dispose = () => {
+    if (disposed) return;
+    disposed = true;
+    const gone = new ResponseError(ErrorCodes.PendingResponseRejected, 'Pending response rejected since connection got disposed');
+    for (const p of pending.values()) p.reject(gone);
+    pending.clear();
+    writer.dispose();
+    reader.dispose();
+  };
+  return {
+    listen() {
+      reader.onClose(dispose);
+      reader.onError(() => undefined);
+      reader.listen((message) => {
+        const m = message as { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+        const p = typeof m.id === 'number' ? pending.get(m.id) : undefined;
+        if (p === undefined) return; // a notification, or an answer to no request of ours
+        pending.delete(m.id as number);
+        if (m.error) p.reject(new ResponseError(m.error.code, m.error.message, m.error.data));
+        else p.resolve(m.result ?? null);
+      });
+    },
+    sendRequest<P, R, E>(type: RequestType<P, R, E>, params: P): Promise<R> {
+      if (disposed) return Promise.reject(new ResponseError(ErrorCodes.PendingResponseRejected, 'Connection is disposed.'));
+      const id = nextId++;
+      return new Promise<R>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
+        void writer.write({ jsonrpc: '2.0', id, method: type.method, params: params ?? undefined } as Message);
+      });
+    },
+    dispose,
+  };
+}
+
+/**
+ * Like connectExisting (ensure-daemon.ts) for a command that only asks (see RequestConnection):
+ * null, after closing, when no daemon is registered, none answers, or it does not take the connection (refused, another
+ * protocol version, …), so the caller takes the full path, which says why or starts a daemon.
+ */
+export async function connectForRequests(
+  daemonJson: string,
+  who: ClientInfo,
+): Promise<{ conn: RequestConnection; hello: DaemonHelloResult; socketPath: string; close(): void } | null> {
+  const reg = readRegistrationFile(daemonJson);
+  if (!reg) return null;
+  const { socketPath } = reg;
+  let socket: Socket;
+  try {
+    socket = await openSocket(socketPath, 2000);
+  } catch {
+    return null;
+  }
+  socket.on('error', () => undefined);
+  const conn = requestConnection(new SocketMessageReader(socket), closingWriter(socket));
+  const close = () => {
+    conn.dispose();
+    socket.destroy();
+  };
+  conn.listen();
+  try {
+    return { conn, hello: await handshake(conn, who), socketPath, close };
+  } catch {
+    close();
+    return null;
+  }
 }
 
 /** The same over a pair of streams (no-daemon mode); `release` runs after the connection is disposed. */

@@ -17,7 +17,8 @@ import { assertNoLinks, mkdirNoFollow, openNoFollowSync, UnsafePathError } from 
 import { connectSocket, isRefusal, readRegistrationFile, type DaemonConnection } from './connect.js';
 import { unavailableError } from './errors.js';
 
-const DAEMON_MAIN = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+/** The daemon's entry, resolved when a daemon is spawned (not at start-up: a warm command never needs it). */
+const daemonMain = (): string => fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 /**
  * Node flags of the daemon, for its memory (issue 18: ≤ 100 MB RSS at 10,000 sessions). V8's young
  * generation grows to 32 MB of semi-spaces under a burst of short-lived objects (a listing of
@@ -88,7 +89,7 @@ function spawnDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, reason: string | 
   }
   const out = openNoFollowSync(paths.daemonOut, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | (truncate ? constants.O_TRUNC : 0), 0o600);
   const from = fstatSync(out).size;
-  const args = [...DAEMON_NODE_FLAGS, DAEMON_MAIN, '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
+  const args = [...DAEMON_NODE_FLAGS, daemonMain(), '--root', paths.root, ...(reason ? ['--reason', reason] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/', env });
   closeSync(out);
   let code: number | null = null;

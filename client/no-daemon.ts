@@ -25,7 +25,8 @@ export interface InProcessModule {
   openReadOnly(root: string, env: NodeJS.ProcessEnv, reason: string): Promise<{ readonly input: Readable; readonly output: Writable; close(): Promise<void> }>;
 }
 
-const INPROCESS_URL = new URL('../daemon/runtime/in-process.js', import.meta.url).href;
+/** Resolved when a command runs in-process (not at start-up: a warm command talking to its daemon never needs it). */
+const inProcessUrl = (): string => new URL('../daemon/runtime/in-process.js', import.meta.url).href;
 
 /** Whether commands run without a daemon, from ORCH_DAEMON and CI. */
 export function isDaemonDisabled(env: NodeJS.ProcessEnv): boolean {
@@ -77,7 +78,7 @@ export async function connectReadOnly(paths: RepoPaths, env: NodeJS.ProcessEnv, 
   } catch {
     return null;
   }
-  const mod = (await import(INPROCESS_URL)) as InProcessModule;
+  const mod = (await import(inProcessUrl())) as InProcessModule;
   let channel;
   try {
     channel = await mod.openReadOnly(paths.root, env, reason);
@@ -93,7 +94,7 @@ const DAEMON_WAIT_MS = 15_000;
 
 /** A connection for one command without starting a daemon: a running daemon's, else in-process. */
 export async function connectWithoutDaemon(paths: RepoPaths, env: NodeJS.ProcessEnv, who: ClientInfo, stderr: (s: string) => void): Promise<DaemonConnection> {
-  const mod = (await import(INPROCESS_URL)) as InProcessModule;
+  const mod = (await import(inProcessUrl())) as InProcessModule;
   const deadline = Date.now() + DAEMON_WAIT_MS;
   for (;;) {
     try {

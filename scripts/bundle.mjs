@@ -58,6 +58,47 @@ const computedImports = {
   },
 };
 
+/**
+ * Every `vscode-jsonrpc` and `vscode-jsonrpc/node.js` import of our modules (the same module) goes through client/jsonrpc-bundled.js, so
+ * the library's exports are copied once at start-up instead of once per importing module.
+ */
+const JSONRPC_SHIM = join(CLIENT, 'jsonrpc-bundled.js');
+const oneJsonRpc = {
+  name: 'one-jsonrpc',
+  setup(b) {
+    b.onResolve({ filter: /^vscode-jsonrpc(\/node(\.js)?)?$/ }, (args) =>
+      args.importer === JSONRPC_SHIM || !/[\\/]dist[\\/](client|protocol)[\\/]/.test(args.importer) ? undefined : { path: JSONRPC_SHIM },
+    );
+  },
+};
+
+/**
+ * vscode-jsonrpc's index (lib/common/api.js) requires all of the library when loaded, though it only
+ * re-exports (each export is a getter). Loaded through the bundle, each part is required when one
+ * of its exports is first read: a warm `orch status` (issue 18) then loads the framing (message
+ * reader, writer and buffer) and the message types, not createMessageConnection's modules
+ * (connection, cancellation, linkedMap, …), which commands that use it load on first use. The
+ * library's code is unchanged; the rewrite is checked, and the build fails if it no longer fits.
+ */
+const JSONRPC_API = /[\\/]node_modules[\\/]vscode-jsonrpc[\\/]lib[\\/]common[\\/]api\.js$/;
+function lazyApiRequires(text) {
+  const requires = [...text.matchAll(/^const (\w+_1) = require\("(\.\/\w+)"\);$/gm)];
+  if (requires.length < 10) throw new Error(`vscode-jsonrpc's lib/common/api.js no longer has the expected requires (found ${requires.length})`);
+  let out = text;
+  for (const [line, name, spec] of requires) {
+    out = out.replace(line, `let ${name}__; const ${name}__get = () => (${name}__ ??= require("${spec}"));`);
+    out = out.replace(new RegExp(`\\b${name}\\.`, 'g'), `${name}__get().`);
+    if (new RegExp(`\\b${name}\\b`).test(out)) throw new Error(`vscode-jsonrpc's lib/common/api.js uses ${name} other than as ${name}.<export>`);
+  }
+  return out;
+}
+const lazyJsonRpcApi = {
+  name: 'lazy-jsonrpc-api',
+  setup(b) {
+    b.onLoad({ filter: JSONRPC_API }, (args) => ({ contents: lazyApiRequires(readFileSync(args.path, 'utf8')), loader: 'js' }));
+  },
+};
+
 /** The dashboard's page: one script for the browser (no dependencies), its HTML and CSS. */
 async function buildUiAssets() {
   const assets = join(CLIENT, 'ui', 'assets');
@@ -93,9 +134,10 @@ async function main() {
     metafile: true,
     logLevel: 'warning',
     absWorkingDir: PROJECT,
-    define: { 'import.meta.url': '__orchModuleUrl' },
-    banner: { js: 'var __orchModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [computedImports],
+    // import.meta.url of every module is the bundle's URL, computed on first use (a warm status has none).
+    define: { 'import.meta.url': '__orchMeta.url' },
+    banner: { js: 'var __orchMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
+    plugins: [computedImports, oneJsonRpc, lazyJsonRpcApi],
   });
   checkInputs(result.metafile);
   // The loader wraps the bundle in a function, where a leading #! is a syntax error.

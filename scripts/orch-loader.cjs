@@ -16,7 +16,8 @@
  *   Node 20.
  * - Lazy built-ins. `node:crypto` and `node:child_process` cost about 2 ms each to load and a warm
  *   `orch status` uses neither (they serve random pipe names in vscode-jsonrpc and spawning the
- *   daemon): the bundle gets a stand-in that loads the real module on first use.
+ *   daemon), nor `node:os` (vscode-jsonrpc's pipe names again, the socket folder of a daemon being
+ *   started, the account name): the bundle gets a stand-in that loads the real module on first use.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,7 +26,7 @@ const vm = require('node:vm');
 const BUNDLE = path.join(__dirname, 'orch.bundle.cjs');
 /** sha256 of orch.bundle.cjs, filled in by scripts/bundle.mjs; a cache only fits the bundle it was made from. */
 const BUNDLE_HASH = '__BUNDLE_HASH__';
-const LAZY_BUILTINS = new Set(['crypto', 'node:crypto', 'child_process', 'node:child_process']);
+const LAZY_BUILTINS = new Set(['crypto', 'node:crypto', 'child_process', 'node:child_process', 'os', 'node:os']);
 
 function lazyRequire(id) {
   if (!LAZY_BUILTINS.has(id)) return require(id);

@@ -17,7 +17,7 @@ Example:
   options: {},
   async run(ctx) {
     const sessionId = ctx.sessionId();
-    const conn = await ctx.connect({ readOnly: true });
+    const conn = await ctx.connect({ readOnly: true, requestsOnly: true });
     const result = applyToStatus(await conn.sendRequest(SessionStatusRequest, { sessionId }), selectorsOf(ctx));
     ctx.out.document(result);
     for (const w of result.warnings) ctx.out.warn(w);

@@ -21,8 +21,8 @@ const META = join(CLIENT, 'orch.meta.json');
 
 /** Daemon-side dependencies: none of them may reach the client. */
 const DAEMON_PACKAGES = ['pino', 'chokidar', 'yaml', 'write-file-atomic', 'lossless-json', 'async-mutex', 'nanoid', 'shell-quote'];
-/** Built-ins a warm `orch status` has no use for (the loader makes crypto and child_process lazy). */
-const UNNEEDED_BUILTINS = ['crypto', 'child_process', 'worker_threads', 'zlib', 'http', 'https', 'tls', 'dns', 'readline', 'inspector'];
+/** Built-ins a warm `orch status` has no use for (the loader makes crypto, child_process and os lazy). */
+const UNNEEDED_BUILTINS = ['crypto', 'child_process', 'os', 'worker_threads', 'zlib', 'http', 'https', 'tls', 'dns', 'readline', 'inspector'];
 
 const { repo } = useRepoRegistry();
 
@@ -88,6 +88,12 @@ describe('the client import graph', () => {
     for (const pkg of DAEMON_PACKAGES) expect(bundle).not.toContain(`node_modules/${pkg}/`);
   });
 
+  test('the bundle makes one copy of vscode-jsonrpc\'s exports at start-up, not one per importing module', () => {
+    const bundle = readFileSync(BUNDLE, 'utf8');
+    // esbuild's CommonJS interop (__toESM) copies the ~120 exports for each ES module that imports the library.
+    expect(bundle.match(/__toESM\(require_/g) ?? []).toHaveLength(1);
+  });
+
   test('the bundle is newer than every module it was made from (run npm run build after tsc)', () => {
     const { inputs } = builtBundle();
     const built = statSync(BUNDLE).mtimeMs;
@@ -117,6 +123,38 @@ describe('the client import graph', () => {
       }
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a warm orch status runs vscode-jsonrpc\'s framing and message types, not createMessageConnection\'s modules', async () => {
+    const r = repo();
+    const dir = makeTempDir('orch-v8log-');
+    try {
+      const start = await runOrch(['start', 'Library modules'], { cwd: r.root, env: { ORCH_DAEMON: '1' } });
+      expect(start.code).toBe(0);
+      // V8 logs the first run of every function; the bundle names each library module's wrapper by its path.
+      const log = join(dir, 'v8.log');
+      const env = orchEnv({ ORCH_DAEMON: '1', ORCH_CODE_CACHE: '0' });
+      const run = spawnSync(process.execPath, ['--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate', LOADER, 'status'], {
+        cwd: r.root,
+        env,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect({ code: run.status, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(run.stdout).toMatch(/NEXT_ACTION: /);
+      const ran = new Set<string>();
+      for (const line of readFileSync(log, 'utf8').split('\n')) {
+        const m = /^function,first-execution,.*,(node_modules\/vscode-jsonrpc\/lib\/[\w/]+\.js)$/.exec(line);
+        if (m) ran.add(m[1] as string);
+      }
+      expect(ran).toContain('node_modules/vscode-jsonrpc/lib/common/messageReader.js');
+      expect(ran).toContain('node_modules/vscode-jsonrpc/lib/common/messages.js');
+      for (const heavy of ['connection', 'cancellation', 'linkedMap', 'sharedArrayCancellation']) {
+        expect(ran).not.toContain(`node_modules/vscode-jsonrpc/lib/common/${heavy}.js`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
