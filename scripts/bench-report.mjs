@@ -294,5 +294,6 @@ export function formatTable(report) {
   const table = lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   const m = report.machine;
   const load = report.loadAverage.before.map((x) => x.toFixed(2)).join(' ');
-  return `${table}\n\nNode ${m.node}, ${m.platform}, ${m.cpus} × ${m.cpu}; load average before: ${load}; ${report.mode} run, ${report.durationS.toFixed(0)} s; client ${report.cli}`;
+  const unset = m.unset ? `; ${m.unset} unset for every process timed (each Node start would parse its file)` : '';
+  return `${table}\n\nNode ${m.node}, ${m.platform}, ${m.cpus} × ${m.cpu}; load average before: ${load}; ${report.mode} run, ${report.durationS.toFixed(0)} s; client ${report.cli}${unset}`;
 }
