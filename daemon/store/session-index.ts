@@ -54,8 +54,8 @@ interface Held {
   line: string | null;
   /** The state key the summary was made from. */
   key: string;
-  /** The state file's path (built once). */
-  statePath: string;
+  /** The state file's path, built when first needed (most loaded summaries never are). */
+  statePath: string | null;
   /** `createdAt` as a number, for sorting. */
   t: number;
   /** When the summary was last known to match its state file (performance.now()); 0: never. */
@@ -134,10 +134,12 @@ export class SessionIndex {
   private hold(id: string, h: Pick<Held, 's' | 'line' | 'key' | 't'>, checked: boolean): void {
     const before = this.held.get(id);
     if (!before || before.t !== h.t) this.order = null;
-    // The id is a checked session id (from the folder list or the index file's reader); the path is
-    // put together directly: path.join's normalisation costs 20 µs a session.
-    const statePath = before?.statePath ?? `${this.paths.sessionsDir}/${id}/state.json`;
-    this.held.set(id, { s: h.s, line: h.line, key: h.key, t: h.t, statePath, checkedAt: checked ? performance.now() : 0 });
+    this.held.set(id, { s: h.s, line: h.line, key: h.key, t: h.t, statePath: before?.statePath ?? null, checkedAt: checked ? performance.now() : 0 });
+  }
+
+  /** The state file of a held session: the id is a checked session id (from the folder list or the index file's reader), so the path is put together directly (path.join's normalisation costs 20 µs a session). */
+  private statePathOf(id: string, h: Held): string {
+    return (h.statePath ??= `${this.paths.sessionsDir}/${id}/state.json`);
   }
 
   /** A held summary in full: parsed from its stored line when needed (not kept); null when that line is bad. */
@@ -203,7 +205,11 @@ export class SessionIndex {
       this.rewrite = true;
     } else {
       // What this process learnt before loading (its own saves) is newer than the file.
-      for (const [id, line] of stored.entries) if (!this.held.has(id)) this.hold(id, { s: null, ...line }, false);
+      // Straight into the map (no order yet, nothing held before for most): 10,000 lines at a restart.
+      for (const [id, l] of stored.entries) {
+        if (!this.held.has(id)) this.held.set(id, { s: null, line: l.line, key: l.key, t: l.t, statePath: null, checkedAt: 0 });
+      }
+      this.order = null;
       this.fileLines = stored.lines;
       if (stored.junk > 0) this.rewrite = true;
     }
@@ -242,7 +248,7 @@ export class SessionIndex {
     if (all) {
       for (const [id, h] of this.held) {
         if (h.checkedAt !== 0 && now - h.checkedAt < VERIFY_MS) continue;
-        const key = stateKeyOf(h.statePath);
+        const key = stateKeyOf(this.statePathOf(id, h));
         if (key !== h.key) stale.push([id, key]);
         else h.checkedAt = now;
       }
@@ -333,7 +339,7 @@ export class SessionIndex {
     for (const id of ids) {
       const h = this.held.get(id);
       if (!h) continue;
-      const key = stat ? stateKeyOf(h.statePath) : h.key;
+      const key = stat ? stateKeyOf(this.statePathOf(id, h)) : h.key;
       const s = key === h.key ? this.full(h) : null;
       if (s === null) {
         stale.push([id, key]);

@@ -36,6 +36,7 @@ function naiveLocalNow(): string {
 export class SessionStore {
   /** `current` and the meta.json files, read on every request: one lstat when unchanged. */
   private readonly small = new SmallFiles();
+  private readonly pathsById = new Map<string, SessionPaths>();
 
   constructor(private readonly paths: RepoPaths) {}
 
@@ -61,7 +62,14 @@ export class SessionStore {
         { sessionId: String(id).slice(0, 100) },
       );
     }
-    return sessionPaths(this.paths, id);
+    let sp = this.pathsById.get(id);
+    if (sp === undefined) {
+      // Asked on every request (nine path joins): kept per id, up to a bound.
+      if (this.pathsById.size >= 1024) this.pathsById.clear();
+      sp = sessionPaths(this.paths, id);
+      this.pathsById.set(id, sp);
+    }
+    return sp;
   }
 
   /** Creates a new session folder (exclusively, retrying on an id collision) and its meta.json. */

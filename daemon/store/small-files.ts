@@ -26,10 +26,18 @@ export class SmallFiles {
   /** The file's text; throws as readFileNoFollowSync does (ENOENT, UnsafePath, …). */
   read(path: string): string {
     let st: BigIntStats | undefined;
+    let looked = false;
     try {
       st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      looked = true;
     } catch {
-      // missing or unreadable: the read below says which
+      // unreadable: the read below says why
+    }
+    // A file that is not there (repo.json outside portable mode, read with every status) costs
+    // this one lstat, not a check of every folder above it and a failed open.
+    if (looked && st === undefined) {
+      this.files.delete(path);
+      throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT', errno: -2, syscall: 'open', path });
     }
     const cached = this.files.get(path);
     if (st && cached && !st.isSymbolicLink() && cached.key === keyOf(st)) return cached.text;
