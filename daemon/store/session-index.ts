@@ -66,7 +66,7 @@ interface Held {
 export const VERIFY_MS = 2000;
 
 /** Summaries built at once on a cold cache (file reads in flight). */
-const BUILD_CONCURRENCY = 64;
+const BUILD_CONCURRENCY = 16;
 /** Appends made without the index loaded after which it is loaded and compacted. */
 const UNLOADED_APPENDS_MAX = 2000;
 
