@@ -292,8 +292,13 @@ export class SessionIndex {
       const tooLong = this.fileLines + lines.length > 2 * this.held.size + 64;
       if (this.rewrite || tooLong || dirKeyOf(this.file) === 'missing') {
         this.rewrite = false;
+        // Oldest first, so the next load finds the lines in order (see sorted).
         const snapshot: string[] = [];
-        for (const [id, h] of this.held) snapshot.push(h.line ?? entryLine(id, h.s!));
+        const order = this.sorted();
+        for (let i = order.length - 1; i >= 0; i--) {
+          const h = this.held.get(order[i]!)!;
+          snapshot.push(h.line ?? entryLine(order[i]!, h.s!));
+        }
         await writeIndexFile(this.file, snapshot);
         this.fileLines = snapshot.length;
       } else if (lines.length > 0) {
@@ -420,18 +425,47 @@ export class SessionIndex {
     }
   }
 
+  /**
+   * Held ids newest first (ties by id). The map keeps the order sessions were first held in: the
+   * index file's (written oldest first), then sessions as they are made. That is almost always
+   * oldest first, so it is read backwards and checked on the way; only when it is not (a pulled
+   * session with an older created time) are the ids sorted.
+   */
+  private sorted(): string[] {
+    if (this.order !== null) return this.order;
+    const ids = [...this.held.keys()];
+    const out = new Array<string>(ids.length);
+    let prevT = Infinity;
+    let prevId = '';
+    let inOrder = true;
+    for (let i = ids.length - 1, j = 0; i >= 0; i--, j++) {
+      const id = ids[i]!;
+      const t = this.held.get(id)!.t;
+      if (t > prevT || (t === prevT && id < prevId)) {
+        inOrder = false;
+        break;
+      }
+      out[j] = id;
+      prevT = t;
+      prevId = id;
+    }
+    if (!inOrder) {
+      const keyed = ids.map((id) => ({ id, t: this.held.get(id)!.t }));
+      keyed.sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      for (let j = 0; j < keyed.length; j++) out[j] = keyed[j]!.id;
+    }
+    this.order = out;
+    return out;
+  }
+
   /** Every row newest first: a held session's id, or an `extra` entry sorted in by its time. */
   private rows(extra: SessionListEntry[]): Array<string | SessionListEntry> {
-    if (this.order === null) {
-      const keyed = [...this.held].map(([id, h]) => ({ id, t: h.t }));
-      keyed.sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      this.order = keyed.map((k) => k.id);
-    }
-    if (extra.length === 0) return this.order;
+    const order = this.sorted();
+    if (extra.length === 0) return order;
     const rows: Array<string | SessionListEntry> = [];
     const others = extra.map((entry) => ({ entry, t: parseTime(entry.createdAt) || 0 })).sort((a, b) => b.t - a.t);
     let o = 0;
-    for (const id of this.order) {
+    for (const id of order) {
       const t = this.held.get(id)!.t;
       while (o < others.length && others[o]!.t > t) rows.push(others[o++]!.entry);
       rows.push(id);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runOrch, runOrchJson } from '../helpers/run-orch.js';
+import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 
 const { repo } = useRepoRegistry();
@@ -124,6 +124,10 @@ describe('sessions', () => {
     expect(page2.stderr).not.toContain('the next ones');
     const small = await runOrchJson(['sessions', '--limit', '2', '--after', ids[0]!], { cwd: r.root });
     expect(small.json.map((s: { sessionId: string }) => s.sessionId)).toEqual(ids.slice(1, 3));
+
+    // A daemon started afresh reads the order back from the index file it wrote (oldest first).
+    await stopDaemon(r.root);
+    expect((await runOrchJson(['sessions', '--all'], { cwd: r.root })).json.map((s: { sessionId: string }) => s.sessionId)).toEqual(ids);
 
     const gone = await runOrchJson(['sessions', '--after', 'abcdef99'], { cwd: r.root });
     expect(gone.code).toBe(1);
