@@ -111,13 +111,14 @@ export const command: CommandSpec = {
        orch sessions switch <id>
        orch sessions resolve <id> --keep ours|theirs [--json]
 
-Lists the repo's sessions, newest first: the ${DEFAULT_LIST_LIMIT} newest unless told --limit N or --all, and
-a last line giving the command for the next ones (--after <id>). * marks the current one; [connected:
-watch 4242] marks a session clients are bound to right now, e.g. an orch watch --session or an
-agent's MCP server. With --json the rows are one JSON array and the next-page line goes to stderr.
-'show' prints one session;
-'switch' makes it the repo's current session. To work on another session in one terminal only,
-set ORCH_SESSION=<id> (or pass --session <id>) instead of switching.
+Lists the repo's sessions, newest first: the ${DEFAULT_LIST_LIMIT} newest unless told --limit N or --all,
+then a line with the command for the next ones (--after <id>). * marks the current one;
+[connected: watch 4242] marks a session clients are bound to right now, e.g. an orch watch
+--session or an agent's MCP server. With --json the rows are one JSON array and the next-page
+line goes to stderr.
+
+'show' prints one session; 'switch' makes it the repo's current session. To work on another
+session in one terminal only, set ORCH_SESSION=<id> (or pass --session <id>) instead of switching.
 
 'resolve' (portable mode) repairs a session that was changed in two clones: git left conflict
 markers in its state.json, or its log holds events its state never saw. It keeps one version
