@@ -169,6 +169,9 @@ export interface SessionListEntry {
   error?: string;
 }
 
+/** Rows `orch sessions` lists unless told `--limit N` or `--all` (also a status with no current session). */
+export const SESSION_LIST_PAGE = 20;
+
 export interface SessionListResult {
   /** Newest first: every session, or the page asked for with `limit` and `after`. */
   sessions: SessionListEntry[];

@@ -190,9 +190,6 @@ export function generateSessions(root, n, tpl) {
   return nowMs() - start;
 }
 
-/** What `orch sessions` asks the daemon for: the newest page (client/commands/sessions.ts). */
-const PAGE = { limit: 20 };
-
 /** Times `session/list` with `params` on `client`, or returns an Error after `timeoutMs`. */
 async function timedList(client, lib, timeoutMs, params) {
   const t = nowMs();
@@ -230,6 +227,8 @@ async function measureSize(space, cli, tpl, n, opts) {
   const root = space.repo(`sessions-${n}`);
   const out = { sessions: n, generateMs: generateSessions(root, n, tpl) };
   const lib = await space.lib();
+  // What `orch sessions` asks the daemon for: the newest page.
+  const PAGE = { limit: lib.SESSION_LIST_PAGE };
   let d = await space.spawnDaemon(root);
   Object.assign(out, { startMs: d.ms, rssStartMb: rssMb(d.pid) });
   const first = await timedList(d.client, lib, opts.firstListTimeoutMs, PAGE);

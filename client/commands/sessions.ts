@@ -1,5 +1,5 @@
 import { RosterListRequest, type RosterEntry } from '../../protocol/roster.js';
-import { SessionListRequest, SessionResolveRequest, SessionShowRequest, SessionSwitchRequest, type SessionListEntry } from '../../protocol/session.js';
+import { SESSION_LIST_PAGE, SessionListRequest, SessionResolveRequest, SessionShowRequest, SessionSwitchRequest, type SessionListEntry } from '../../protocol/session.js';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { echo, usageError } from '../errors.js';
 
@@ -41,9 +41,6 @@ async function connectedBySession(conn: Awaited<ReturnType<CommandContext['conne
   return out;
 }
 
-/** Rows `orch sessions` shows unless told `--limit N` or `--all`. */
-export const DEFAULT_LIST_LIMIT = 20;
-
 function pageOf(ctx: CommandContext): { limit?: number; after?: string } {
   const { limit, after, all } = ctx.values;
   if (all === true && limit !== undefined) throw usageError('Give --all or --limit N, not both.');
@@ -51,7 +48,7 @@ function pageOf(ctx: CommandContext): { limit?: number; after?: string } {
     throw usageError(`--limit takes a number of sessions from 1 to 9999999, not ${echo(limit)}; --all lists every one.`);
   }
   return {
-    ...(all === true ? {} : { limit: typeof limit === 'string' ? Number(limit) : DEFAULT_LIST_LIMIT }),
+    ...(all === true ? {} : { limit: typeof limit === 'string' ? Number(limit) : SESSION_LIST_PAGE }),
     ...(typeof after === 'string' ? { after } : {}),
   };
 }
@@ -111,7 +108,7 @@ export const command: CommandSpec = {
        orch sessions switch <id>
        orch sessions resolve <id> --keep ours|theirs [--json]
 
-Lists the repo's sessions, newest first: the ${DEFAULT_LIST_LIMIT} newest unless told --limit N or --all,
+Lists the repo's sessions, newest first: the ${SESSION_LIST_PAGE} newest unless told --limit N or --all,
 then a line with the command for the next ones (--after <id>). * marks the current one;
 [connected: watch 4242] marks a session clients are bound to right now, e.g. an orch watch
 --session or an agent's MCP server. With --json the rows are one JSON array and the next-page
@@ -127,7 +124,7 @@ in) and writes the other beside the session's files (state.json.theirs-<time>, l
 …), so nothing is lost. Then commit the session with git.
 
 Options:
-  --limit N            list at most N sessions (default ${DEFAULT_LIST_LIMIT})
+  --limit N            list at most N sessions (default ${SESSION_LIST_PAGE})
   --all                list every session
   --after <id>         list the sessions after this one (the next page)
   --keep ours|theirs   (resolve) which version to keep

@@ -7,7 +7,7 @@
  */
 import type { FeedbackEntry, FeedbackKind } from '../../protocol/feedback.js';
 import { FEEDBACK_FILE_NAMES, FEEDBACK_KINDS } from '../../protocol/feedback.js';
-import type { SessionStatusResult, StateSource } from '../../protocol/session.js';
+import { SESSION_LIST_PAGE, type SessionStatusResult, type StateSource } from '../../protocol/session.js';
 import type { CheckpointSummary, LogEventView } from '../../protocol/workflow.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -259,13 +259,10 @@ class NoSession implements SessionRecords {
   }
 }
 
-/** How many sessions a status without a current session lists (newest first). */
-const STATUS_LIST_LIMIT = 20;
-
 /** Portable mode: sessions came through git, but this checkout has not picked one yet. */
 class NoCurrentSession extends NoSession {
   override async status(): Promise<SessionStatusResult> {
-    const { sessions, total } = (await this.ctx.index.list(null, [], { limit: STATUS_LIST_LIMIT }))!;
+    const { sessions, total } = (await this.ctx.index.list(null, [], { limit: SESSION_LIST_PAGE }))!;
     const newest = sessions.find((s) => s.source === 'session');
     const listed = total > sessions.length ? `the newest ${sessions.length} listed below (orch sessions --all lists every one)` : 'listed below';
     return {
