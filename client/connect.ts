@@ -221,13 +221,12 @@ function requestConnection(reader: MessageReader, writer: MessageWriter): Reques
 export async function connectForRequests(
   daemonJson: string,
   who: ClientInfo,
-): Promise<{ conn: RequestConnection; hello: DaemonHelloResult; socketPath: string; close(): void } | null> {
+): Promise<{ conn: RequestConnection; close(): void } | null> {
   const reg = readRegistrationFile(daemonJson);
   if (!reg) return null;
-  const { socketPath } = reg;
   let socket: Socket;
   try {
-    socket = await openSocket(socketPath, 2000);
+    socket = await openSocket(reg.socketPath, 2000);
   } catch {
     return null;
   }
@@ -239,7 +238,8 @@ export async function connectForRequests(
   };
   conn.listen();
   try {
-    return { conn, hello: await handshake(conn, who), socketPath, close };
+    await handshake(conn, who);
+    return { conn, close };
   } catch {
     close();
     return null;
