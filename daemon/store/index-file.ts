@@ -77,9 +77,9 @@ function summaryOf(o: Record<string, unknown>): IndexedSummary | null {
   return s;
 }
 
-/** `createdAt` as a number, for sorting (0 when unknown). */
-export function createdMs(s: IndexedSummary): number {
-  return parseTime(s.createdAt) || 0;
+/** A row's `createdAt` as a number, for sorting (0 when unknown). */
+export function createdMs(row: { createdAt: string | null }): number {
+  return parseTime(row.createdAt) || 0;
 }
 
 export function entryLine(id: string, s: IndexedSummary): string {

@@ -26,7 +26,6 @@ import { lstatSync } from 'node:fs';
 import type { RepoPaths } from '../../protocol/node/paths.js';
 import type { SessionListEntry } from '../../protocol/session.js';
 import { summarizeForList } from '../engine/status-view.js';
-import { parseTime } from '../engine/time.js';
 import type { WorkflowState } from '../engine/types.js';
 import { OrchError } from '../errors.js';
 import {
@@ -463,7 +462,7 @@ export class SessionIndex {
     const order = this.sorted();
     if (extra.length === 0) return order;
     const rows: Array<string | SessionListEntry> = [];
-    const others = extra.map((entry) => ({ entry, t: parseTime(entry.createdAt) || 0 })).sort((a, b) => b.t - a.t);
+    const others = extra.map((entry) => ({ entry, t: createdMs(entry) })).sort((a, b) => b.t - a.t);
     let o = 0;
     for (const id of order) {
       const t = this.held.get(id)!.t;
