@@ -12,14 +12,13 @@ import { join } from 'node:path';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { GateWaitRequest, OrchClient, RosterChangedNotification, SessionStatusRequest, type RosterChangedEvent } from '../../client/lib.js';
 import { REQUEST_CANCELLED } from '../../protocol/errors.js';
-import { ORCH_CLI, isNoDaemonRun, orchEnv, runOrch, runOrchJson, AS_PERSON } from '../helpers/run-orch.js';
+import { ORCH_CLI, isNoDaemonRun, orchEnv, runOrch, runOrchJson, AS_PERSON, AS_PERSON_WITH_DAEMON as DAEMON } from '../helpers/run-orch.js';
 import { readRegistration } from '../helpers/daemons.js';
 import { RawPeer, request } from '../helpers/wire.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A person's terminal: never taken for an agent, whatever environment runs the tests. */
-const DAEMON = { ...AS_PERSON, ORCH_DAEMON: '1' };
 
 const children: ChildProcess[] = [];
 const clients: OrchClient[] = [];

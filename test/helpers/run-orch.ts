@@ -23,6 +23,8 @@ export interface OrchResult {
 
 /** The environment of a person at a terminal: approvals are not refused as an agent's (see client/client-info.ts). */
 export const AS_PERSON: NodeJS.ProcessEnv = { ORCH_ACTOR_KIND: 'human' };
+/** The same, always through a daemon (also in the suite's no-daemon run): for what only a daemon does. */
+export const AS_PERSON_WITH_DAEMON: NodeJS.ProcessEnv = { ...AS_PERSON, ORCH_DAEMON: '1' };
 
 /**
  * The environment every spawned `orch` gets: the caller's, minus variables that would point it at

@@ -15,10 +15,8 @@ import { browserTest, launchBrowser, startUi, type Browser, type UiProcess } fro
 import { readRegistration } from '../helpers/daemons.js';
 import { PROJECT_ROOT } from '../helpers/fixtures.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
-import { ORCH_CLI, orchEnv, runOrch, runOrchJson, AS_PERSON } from '../helpers/run-orch.js';
+import { ORCH_CLI, orchEnv, runOrch, runOrchJson, AS_PERSON_WITH_DAEMON as PERSON } from '../helpers/run-orch.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const PERSON = { ...AS_PERSON, ORCH_DAEMON: '1' };
 
 const GATED = `name: "Review gates"
 version: "1.0"

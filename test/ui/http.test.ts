@@ -11,10 +11,8 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startUi, type UiProcess } from '../helpers/browser.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
-import { runOrch, runOrchJson, AS_PERSON } from '../helpers/run-orch.js';
+import { runOrch, runOrchJson, AS_PERSON_WITH_DAEMON as PERSON } from '../helpers/run-orch.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const PERSON = { ...AS_PERSON, ORCH_DAEMON: '1' };
 
 const GATED = `name: "Gates"
 version: "1.0"
