@@ -1,8 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOrch, runOrchJson, stopDaemon } from '../helpers/run-orch.js';
 import { useRepoRegistry } from '../helpers/repo-registry.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const { repo } = useRepoRegistry();
 
@@ -125,9 +126,16 @@ describe('sessions', () => {
     const small = await runOrchJson(['sessions', '--limit', '2', '--after', ids[0]!], { cwd: r.root });
     expect(small.json.map((s: { sessionId: string }) => s.sessionId)).toEqual(ids.slice(1, 3));
 
-    // A daemon started afresh reads the order back from the index file it wrote (oldest first).
+    // The order read back from the index file: as appended (copies found in folder order, sorted
+    // on load), and as rewritten whole (oldest first, taken in file order without sorting).
+    const listedIds = async () => (await runOrchJson(['sessions', '--all'], { cwd: r.root })).json.map((s: { sessionId: string }) => s.sessionId);
     await stopDaemon(r.root);
-    expect((await runOrchJson(['sessions', '--all'], { cwd: r.root })).json.map((s: { sessionId: string }) => s.sessionId)).toEqual(ids);
+    expect(await listedIds()).toEqual(ids);
+    rmSync(join(r.root, '.orchestrator', 'session-index.jsonl'));
+    expect(await listedIds()).toEqual(ids);
+    await waitFor(() => existsSync(join(r.root, '.orchestrator', 'session-index.jsonl')), 'the index written again');
+    await stopDaemon(r.root);
+    expect(await listedIds()).toEqual(ids);
 
     const gone = await runOrchJson(['sessions', '--after', 'abcdef99'], { cwd: r.root });
     expect(gone.code).toBe(1);
